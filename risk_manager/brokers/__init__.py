@@ -1,0 +1,1 @@
+"""Broker adapters: one interface, several implementations (SPEC §2)."""

@@ -1,0 +1,1 @@
+"""The embedded paper exchange: runs the whole pipeline with no credentials."""

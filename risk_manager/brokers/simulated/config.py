@@ -1,0 +1,20 @@
+"""Settings of the simulated broker (`[broker.simulated]`)."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class SimulatedBrokerConfig(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    market: Literal["random_walk", "manual"] = "random_walk"
+    seed: int = 7
+    tick_interval_ms: int = Field(1000, ge=10, le=60_000)
+    starting_balance: Decimal = Field(Decimal("50000"), gt=0)
+    symbols: tuple[str, ...] = ("MNQ", "ES")
+    prices: dict[str, Decimal] = Field(default_factory=dict)
+    fees: dict[str, Decimal] = Field(default_factory=dict)
