@@ -1,0 +1,74 @@
+"""Read TOML (or JSON) into a Config, turning every problem into file + key + reason."""
+
+from __future__ import annotations
+
+import json
+import tomllib
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+
+from risk_manager.config.models import Config
+
+
+class ConfigError(Exception):
+    """The configuration cannot be used; `problems` lists each as "key: reason"."""
+
+    def __init__(self, source: str, problems: list[str]) -> None:
+        self.source = source
+        self.problems = problems
+        super().__init__(f"{source}: " + "; ".join(problems))
+
+    def render(self) -> str:
+        """A multi-line message for a terminal."""
+        lines = [f"invalid configuration in {self.source}:"]
+        lines += [f"  - {problem}" for problem in self.problems]
+        return "\n".join(lines)
+
+
+def _key(location: tuple[int | str, ...]) -> str:
+    return ".".join(str(part) for part in location) or "(top level)"
+
+
+def _problems(error: ValidationError) -> list[str]:
+    problems = []
+    for item in error.errors():
+        location = item["loc"]
+        message = item["msg"].removeprefix("Value error, ")
+        if item["type"] == "extra_forbidden":
+            message = "unknown key"
+        problems.append(f"{_key(location)}: {message}")
+    return problems
+
+
+def parse_config(data: dict[str, Any], source: str = "<config>") -> Config:
+    """Validate a decoded document."""
+    try:
+        return Config.model_validate(data)
+    except ValidationError as error:
+        raise ConfigError(source, _problems(error)) from None
+
+
+def decode(text: str, source: str, *, as_json: bool = False) -> dict[str, Any]:
+    """Decode TOML (default) or JSON text into a dict, with a located syntax error."""
+    try:
+        if as_json:
+            data = json.loads(text)
+            if not isinstance(data, dict):
+                raise ConfigError(source, ["(top level): expected a JSON object"])
+            return data
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as error:
+        raise ConfigError(source, [f"TOML syntax: {error}"]) from None
+    except json.JSONDecodeError as error:
+        raise ConfigError(source, [f"JSON syntax: {error}"]) from None
+
+
+def load_config(path: Path) -> Config:
+    """Read and validate a TOML file."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as error:
+        raise ConfigError(str(path), [f"cannot read file: {error.strerror}"]) from None
+    return parse_config(decode(text, str(path)), str(path))

@@ -1,0 +1,101 @@
+"""The configuration schema: `[daemon]`, `[trading_day]`, `[broker]`, `[accounts]`, `[profiles]`."""
+
+from __future__ import annotations
+
+import ipaddress
+from datetime import time
+from typing import Literal, Self
+from zoneinfo import ZoneInfo
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from risk_manager.brokers.simulated.config import SimulatedBrokerConfig
+from risk_manager.domain.tradingday import TradingCalendar
+from risk_manager.rules.params import Profile, zone_name
+
+
+class Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class LogConfig(Frozen):
+    level: Literal["TRACE", "DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    rotation: str = "10 MB"
+    retention: str = "30 days"
+    console: bool = True
+
+
+class DaemonConfig(Frozen):
+    host: str = "127.0.0.1"
+    port: int = Field(5555, ge=0, le=65535)
+    allow_remote: bool = False
+    allow_admin_unlock: bool = True
+    snapshot_interval_seconds: float = Field(30, gt=0, le=30)
+    stale_quote_seconds: float = Field(30, gt=0)
+    watchdog_seconds: float = Field(30, ge=2)
+    max_body_bytes: int = Field(1_000_000, ge=1024)
+    log: LogConfig = LogConfig()
+
+    @model_validator(mode="after")
+    def _loopback_unless_allowed(self) -> Self:
+        if not self.allow_remote and not _is_loopback(self.host):
+            raise ValueError(
+                f"host {self.host!r} is not a loopback address; set allow_remote = true to bind it"
+            )
+        return self
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+class TradingDayConfig(Frozen):
+    reset_time: time = time(17, 0)
+    timezone: str = "America/Chicago"
+
+    @field_validator("timezone")
+    @classmethod
+    def _tz(cls, name: str) -> str:
+        return zone_name(name)
+
+    def calendar(self) -> TradingCalendar:
+        return TradingCalendar(self.reset_time, ZoneInfo(self.timezone))
+
+
+class BrokerConfig(Frozen):
+    kind: Literal["simulated"] = "simulated"
+    simulated: SimulatedBrokerConfig = SimulatedBrokerConfig()
+
+
+class AccountConfig(Frozen):
+    name: str = ""
+    profile: str | None = None
+
+
+class Config(Frozen):
+    daemon: DaemonConfig = DaemonConfig()
+    trading_day: TradingDayConfig = TradingDayConfig()
+    broker: BrokerConfig = BrokerConfig()
+    accounts: dict[str, AccountConfig] = Field(default_factory=dict)
+    profiles: dict[str, Profile] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _profiles_exist(self) -> Self:
+        for account_id, account in self.accounts.items():
+            if account.profile is not None and account.profile not in self.profiles:
+                known = ", ".join(sorted(self.profiles)) or "none defined"
+                raise ValueError(
+                    f"accounts.{account_id}.profile: no profile named {account.profile!r} "
+                    f"(profiles: {known})"
+                )
+        return self
+
+    def profile_for(self, account_id: str) -> Profile:
+        """The rules of an account; an account without a profile has none."""
+        name = self.accounts[account_id].profile
+        return self.profiles[name] if name is not None else Profile()

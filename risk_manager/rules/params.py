@@ -1,0 +1,233 @@
+"""Declarative, validated parameters of the 14 rules (`[profiles.<name>.<rule>]`)."""
+
+from __future__ import annotations
+
+from datetime import date, time
+from decimal import Decimal
+from itertools import pairwise
+from typing import Literal, Self
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from risk_manager.domain.contracts import CONTRACTS, symbol_root
+
+
+class RuleParams(BaseModel):
+    """Base of every rule's parameters: a table present means enabled unless `enabled = false`."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    enabled: bool = True
+
+
+def _known_root(symbol: str) -> str:
+    root = symbol_root(symbol)
+    if root not in CONTRACTS:
+        known = ", ".join(sorted(CONTRACTS))
+        raise ValueError(f"unknown symbol {symbol!r} (known roots: {known})")
+    return root
+
+
+def zone_name(name: str) -> str:
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        hint = "use an IANA name like America/Chicago"
+        raise ValueError(f"unknown time zone {name!r} ({hint})") from None
+    return name
+
+
+class MaxContracts(RuleParams):
+    limit: int = Field(ge=0)
+    close_all: bool = False
+    lockout_minutes: int | None = Field(None, gt=0)
+
+
+class MaxContractsPerInstrument(RuleParams):
+    limits: dict[str, int] = Field(default_factory=dict)
+    default_limit: int | None = Field(None, ge=0)
+    block_unlisted: bool = False
+
+    @field_validator("limits")
+    @classmethod
+    def _roots(cls, limits: dict[str, int]) -> dict[str, int]:
+        out: dict[str, int] = {}
+        for symbol, limit in limits.items():
+            if limit < 0:
+                raise ValueError(f"limit for {symbol} must be ≥ 0, got {limit}")
+            out[_known_root(symbol)] = limit
+        return out
+
+
+class DailyRealizedLoss(RuleParams):
+    limit: Decimal = Field(gt=0, description="dollars, positive")
+    include_unrealized: bool = False
+
+
+class DailyUnrealizedLoss(RuleParams):
+    limit: Decimal = Field(gt=0)
+    scope: Literal["position", "total"] = "position"
+    lockout: bool = False
+
+
+class MaxUnrealizedProfit(RuleParams):
+    target: Decimal = Field(gt=0)
+
+
+class TradeFrequencyLimit(RuleParams):
+    per_minute: int | None = Field(None, gt=0)
+    per_hour: int | None = Field(None, gt=0)
+    per_day: int | None = Field(None, gt=0)
+    cooldown_seconds: dict[Literal["per_minute", "per_hour"], int] = Field(
+        default_factory=lambda: {"per_minute": 60, "per_hour": 1800}
+    )
+
+    @model_validator(mode="after")
+    def _some_limit(self) -> Self:
+        if self.per_minute is None and self.per_hour is None and self.per_day is None:
+            raise ValueError("set at least one of per_minute, per_hour, per_day")
+        if any(seconds <= 0 for seconds in self.cooldown_seconds.values()):
+            raise ValueError("cooldown_seconds must be positive")
+        return self
+
+
+class LossTier(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    loss: Decimal = Field(gt=0)
+    minutes: int = Field(gt=0)
+
+
+class CooldownAfterLoss(RuleParams):
+    tiers: tuple[LossTier, ...] = Field(min_length=1)
+
+    @field_validator("tiers")
+    @classmethod
+    def _ascending(cls, tiers: tuple[LossTier, ...]) -> tuple[LossTier, ...]:
+        ordered = tuple(sorted(tiers, key=lambda tier: tier.loss))
+        for lower, higher in pairwise(ordered):
+            if lower.loss == higher.loss:
+                raise ValueError(f"two tiers share the loss threshold {lower.loss}")
+            if higher.minutes <= lower.minutes:
+                raise ValueError(
+                    f"tiers overlap: a loss of {higher.loss} must cool down longer than "
+                    f"{lower.loss} ({higher.minutes} ≤ {lower.minutes} minutes)"
+                )
+        return ordered
+
+
+class NoStopLossGrace(RuleParams):
+    grace_seconds: int = Field(gt=0)
+
+
+Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+
+
+class SessionWindow(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    days: tuple[Weekday, ...] = ("mon", "tue", "wed", "thu", "fri")
+    start: time
+    end: time
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Self:
+        if self.start == self.end:
+            raise ValueError("a window's start and end must differ")
+        return self
+
+
+class SessionBlockOutside(RuleParams):
+    timezone: str = "America/Chicago"
+    windows: tuple[SessionWindow, ...] = Field(min_length=1)
+    overrides: dict[str, tuple[SessionWindow, ...]] = Field(default_factory=dict)
+    holidays: tuple[date, ...] = ()
+    flatten_at_end: bool = True
+
+    @field_validator("timezone")
+    @classmethod
+    def _tz(cls, name: str) -> str:
+        return zone_name(name)
+
+    @field_validator("overrides")
+    @classmethod
+    def _override_roots(
+        cls, overrides: dict[str, tuple[SessionWindow, ...]]
+    ) -> dict[str, tuple[SessionWindow, ...]]:
+        return {_known_root(symbol): windows for symbol, windows in overrides.items()}
+
+
+class AuthLossGuard(RuleParams):
+    pass
+
+
+class SymbolBlocks(RuleParams):
+    symbols: tuple[str, ...] = Field(min_length=1)
+
+    @field_validator("symbols")
+    @classmethod
+    def _roots(cls, symbols: tuple[str, ...]) -> tuple[str, ...]:
+        # Exact roots: blocking ES must not block MES, so no prefix matching anywhere.
+        return tuple(symbol_root(symbol) for symbol in symbols)
+
+
+class TradeManagement(RuleParams):
+    breakeven_trigger_ticks: int | None = Field(None, gt=0)
+    breakeven_offset_ticks: int = Field(0, ge=0)
+    trail_activation_ticks: int | None = Field(None, gt=0)
+    trail_distance_ticks: int | None = Field(None, gt=0)
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Self:
+        if self.breakeven_trigger_ticks is None and self.trail_activation_ticks is None:
+            raise ValueError("set breakeven_trigger_ticks or trail_activation_ticks")
+        if (self.trail_activation_ticks is None) != (self.trail_distance_ticks is None):
+            raise ValueError("trail_activation_ticks and trail_distance_ticks go together")
+        if (
+            self.breakeven_trigger_ticks is not None
+            and self.breakeven_offset_ticks >= self.breakeven_trigger_ticks
+        ):
+            raise ValueError("breakeven_offset_ticks must be below breakeven_trigger_ticks")
+        return self
+
+
+class DailyRealizedProfit(RuleParams):
+    target: Decimal = Field(gt=0)
+
+
+class TrailingDrawdown(RuleParams):
+    max_loss: Decimal = Field(gt=0)
+    starting_balance: Decimal = Field(gt=0)
+    mode: Literal["end_of_day", "intraday"] = "end_of_day"
+    permanent: bool = False
+
+
+class Profile(BaseModel):
+    """One named set of rules; accounts pick one with `profile = "<name>"`."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    max_contracts: MaxContracts | None = None
+    max_contracts_per_instrument: MaxContractsPerInstrument | None = None
+    daily_realized_loss: DailyRealizedLoss | None = None
+    daily_unrealized_loss: DailyUnrealizedLoss | None = None
+    max_unrealized_profit: MaxUnrealizedProfit | None = None
+    trade_frequency_limit: TradeFrequencyLimit | None = None
+    cooldown_after_loss: CooldownAfterLoss | None = None
+    no_stop_loss_grace: NoStopLossGrace | None = None
+    session_block_outside: SessionBlockOutside | None = None
+    auth_loss_guard: AuthLossGuard | None = None
+    symbol_blocks: SymbolBlocks | None = None
+    trade_management: TradeManagement | None = None
+    daily_realized_profit: DailyRealizedProfit | None = None
+    trailing_drawdown: TrailingDrawdown | None = None
+
+    def enabled(self) -> dict[str, RuleParams]:
+        """Rule name → parameters, for the rules switched on in this profile."""
+        out: dict[str, RuleParams] = {}
+        for name in type(self).model_fields:
+            params = getattr(self, name)
+            if params is not None and params.enabled:
+                out[name] = params
+        return out
