@@ -1,0 +1,263 @@
+"""The data path: broker events → state (committed) → risk hooks → listeners.
+
+`handle()` is synchronous and runs on the loop thread; it is the single writer of account state.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable, Iterable
+from datetime import datetime
+from decimal import Decimal
+from typing import Protocol
+
+from loguru import logger
+
+from risk_manager.bus import EventBus
+from risk_manager.domain.contracts import ContractSpec
+from risk_manager.domain.events import (
+    AccountUpdate,
+    ConnectionChange,
+    Event,
+    Fill,
+    OrderStatus,
+    OrderUpdate,
+    Quote,
+)
+from risk_manager.domain.tradingday import TradingCalendar
+from risk_manager.state.ledger import AccountState, FillEffect
+from risk_manager.state.store import Store
+
+
+class RiskHooks(Protocol):
+    """What the risk engine needs from the data path (the engine itself lives in rules/)."""
+
+    def on_committed(self, event: Event, account: AccountState, effect: FillEffect | None) -> None:
+        """Called inside the event's transaction, after state changed: record effects here."""
+
+    def on_quote(self, symbol: str, accounts: Iterable[AccountState]) -> None:
+        """Called after positions in `symbol` were revalued (outside any transaction)."""
+
+    def on_day_rolled(self, account: AccountState) -> None:
+        """Called inside the reset's transaction after the account's day was zeroed."""
+
+    def after_commit(self) -> None:
+        """Called after each commit so queued actions can go out."""
+
+
+class Pipeline:
+    """Applies events to account state exactly once and durably."""
+
+    def __init__(
+        self,
+        store: Store,
+        calendar: TradingCalendar,
+        spec_of: Callable[[str], ContractSpec],
+        bus: EventBus,
+    ) -> None:
+        self.store = store
+        self.calendar = calendar
+        self.spec_of = spec_of
+        self.bus = bus
+        self.accounts: dict[str, AccountState] = {}
+        self.prices: dict[str, Decimal] = {}
+        self.quote_times: dict[str, datetime] = {}
+        self.hooks: RiskHooks | None = None
+        self.connected = False
+        self._holders: dict[str, set[str]] = defaultdict(set)  # symbol → accounts holding it
+        self._next_reset: datetime | None = None
+        self.applied = 0
+        self.duplicates = 0
+
+    # -- set-up ---------------------------------------------------------------------------
+
+    def add_account(self, account: AccountState) -> None:
+        self.accounts[account.account_id] = account
+        for symbol in account.positions:
+            self._holders[symbol].add(account.account_id)
+
+    def roll_day_if_due(self, now: datetime) -> list[AccountState]:
+        """Start a new trading day for every account whose day has ended; returns them."""
+        if self._next_reset is not None and now < self._next_reset:
+            return []
+        today = self.calendar.day_of(now)
+        self._next_reset = self.calendar.reset_at(today)
+        rolled = [a for a in self.accounts.values() if a.day.trading_day != today]
+        if not rolled:
+            return []
+        with self.store.transaction():
+            for account in rolled:
+                previous = account.day
+                account.start_day(today)
+                self.store.save_day(account.account_id, account.day)
+                self.store.save_account(account)
+                logger.bind(account=account.account_id).info(
+                    "Trading day {} ended (realized {}); new day {}",
+                    previous.trading_day, previous.realized_net, today,
+                )  # fmt: skip
+                if self.hooks:
+                    self.hooks.on_day_rolled(account)
+        for account in rolled:
+            self.bus.publish("day_reset", {"account_id": account.account_id, "day": str(today)})
+        if self.hooks:
+            self.hooks.after_commit()
+        return rolled
+
+    # -- the hot path ---------------------------------------------------------------------
+
+    def handle(self, event: Event) -> None:
+        """Apply one normalized event."""
+        if isinstance(event, Quote):
+            self._on_quote(event)
+        elif isinstance(event, Fill):
+            self._on_fill(event)
+        elif isinstance(event, OrderUpdate):
+            self._on_order(event)
+        elif isinstance(event, AccountUpdate):
+            self._on_account(event)
+        elif isinstance(event, ConnectionChange):
+            self._on_connection(event)
+
+    def _on_quote(self, quote: Quote) -> None:
+        price = quote.price
+        if price is None:
+            return
+        symbol = quote.symbol
+        self.prices[symbol] = price
+        self.quote_times[symbol] = quote.ts
+        holders = self._holders.get(symbol)
+        if not holders:
+            return
+        accounts = [self.accounts[account_id] for account_id in holders]
+        for account in accounts:
+            account.positions[symbol].mark(price)
+        if self.hooks:
+            self.hooks.on_quote(symbol, accounts)
+        if self.bus.has_listeners:
+            for account in accounts:
+                self.bus.publish("pnl", self.pnl_message(account))
+
+    def _account_for(self, event: Fill | OrderUpdate | AccountUpdate) -> AccountState | None:
+        account = self.accounts.get(event.account_id)
+        if account is None:
+            logger.warning(
+                "Ignoring {} for unconfigured account {}", event.event_id, event.account_id
+            )
+        return account
+
+    def _on_fill(self, fill: Fill) -> None:
+        account = self._account_for(fill)
+        if account is None:
+            return
+        if fill.ts >= (self._next_reset or fill.ts):
+            self.roll_day_if_due(fill.ts)
+        with self.store.transaction():
+            if not self.store.claim_event(fill.event_id, fill.account_id, "fill", fill.ts):
+                self.duplicates += 1
+                return
+            effect = None
+            if not fill.voided:
+                effect = account.apply_fill(fill, self.spec_of(fill.symbol))
+                self.store.insert_fill(
+                    fill, account.day.trading_day, effect.realized, effect.opened
+                )
+                self.store.save_position(account.account_id, fill.symbol, effect.position)
+                self.store.save_day(account.account_id, account.day)
+                self._track_holding(account.account_id, fill.symbol, effect.position is not None)
+            account.last_event_at = fill.ts
+            if self.hooks:
+                self.hooks.on_committed(fill, account, effect)
+        self.applied += 1
+        if self.bus.has_listeners:
+            self.bus.publish("fill", _fill_message(fill, effect))
+            self.bus.publish("pnl", self.pnl_message(account))
+        if self.hooks:
+            self.hooks.after_commit()
+
+    def _track_holding(self, account_id: str, symbol: str, holds: bool) -> None:
+        if holds:
+            self._holders[symbol].add(account_id)
+            price = self.prices.get(symbol)
+            if price is not None:
+                self.accounts[account_id].positions[symbol].mark(price)
+        else:
+            self._holders[symbol].discard(account_id)
+
+    def _on_order(self, update: OrderUpdate) -> None:
+        account = self._account_for(update)
+        if account is None:
+            return
+        order = update.order
+        with self.store.transaction():
+            if not self.store.claim_event(
+                update.event_id, order.account_id, "order", order.updated_at
+            ):
+                self.duplicates += 1
+                return
+            if order.status is OrderStatus.WORKING:
+                account.orders[order.order_id] = order
+            else:
+                account.orders.pop(order.order_id, None)
+            self.store.save_order(order)
+            account.last_event_at = order.updated_at
+            if self.hooks:
+                self.hooks.on_committed(update, account, None)
+        self.applied += 1
+        if self.hooks:
+            self.hooks.after_commit()
+
+    def _on_account(self, update: AccountUpdate) -> None:
+        account = self._account_for(update)
+        if account is None:
+            return
+        with self.store.transaction():
+            if not self.store.claim_event(update.event_id, update.account_id, "account", update.ts):
+                self.duplicates += 1
+                return
+            account.balance = update.balance
+            account.can_trade = update.can_trade
+            account.last_event_at = update.ts
+            self.store.save_account(account)
+            if self.hooks:
+                self.hooks.on_committed(update, account, None)
+        self.applied += 1
+        if self.hooks:
+            self.hooks.after_commit()
+
+    def _on_connection(self, change: ConnectionChange) -> None:
+        self.connected = change.connected
+        for account in self.accounts.values():
+            account.connected = change.connected
+        level = "INFO" if change.connected else "WARNING"
+        logger.log(level, "Broker {} {}", "connected" if change.connected else "disconnected",
+                   change.reason)  # fmt: skip
+        self.bus.publish("connection", {"connected": change.connected, "reason": change.reason})
+        if self.hooks:
+            for account in self.accounts.values():
+                self.hooks.on_committed(change, account, None)
+            self.hooks.after_commit()
+
+    # -- views ----------------------------------------------------------------------------
+
+    def pnl_message(self, account: AccountState) -> dict[str, object]:
+        return {"account_id": account.account_id, **{k: str(v) for k, v in account.pnl().items()}}
+
+    def snapshot(self) -> None:
+        """Persist marks (the periodic snapshot; everything else is already committed)."""
+        with self.store.transaction():
+            self.store.snapshot_prices(list(self.accounts.values()))
+            self.store.set_meta("snapshot_at", datetime.now().astimezone().isoformat())
+
+
+def _fill_message(fill: Fill, effect: FillEffect | None) -> dict[str, object]:
+    return {
+        "account_id": fill.account_id,
+        "event_id": fill.event_id,
+        "symbol": fill.symbol,
+        "side": fill.side.label,
+        "quantity": fill.quantity,
+        "price": str(fill.price),
+        "fee": str(fill.fee),
+        "realized": None if effect is None else str(effect.realized),
+        "ts": fill.ts.isoformat(),
+    }

@@ -1,0 +1,235 @@
+"""The SQLite store: one connection, one writer, WAL, numbered migrations.
+
+Everything the pipeline learns commits here *before* anything acts on it. Writes are small
+statements inside `transaction()`; the caller (the pipeline) owns transaction boundaries.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import date, datetime
+from decimal import Decimal
+from importlib import resources
+from pathlib import Path
+
+from risk_manager.domain.contracts import ContractSpec
+from risk_manager.domain.events import Fill, Order, OrderStatus, OrderType, Side
+from risk_manager.state.ledger import AccountState, DayTotals, Position
+
+
+def _migrations() -> list[tuple[int, str]]:
+    folder = resources.files("risk_manager.state") / "migrations"
+    found = []
+    for entry in folder.iterdir():
+        if entry.name.endswith(".sql"):
+            found.append((int(entry.name.split("_", 1)[0]), entry.read_text(encoding="utf-8")))
+    return sorted(found)
+
+
+def _dec(value: str | None) -> Decimal | None:
+    return None if value is None else Decimal(value)
+
+
+class Store:
+    """Owner of the daemon's database file."""
+
+    def __init__(self, path: Path, *, synchronous: str = "NORMAL") -> None:
+        self.path = path
+        # Autocommit mode: transactions are opened explicitly with BEGIN IMMEDIATE.
+        self.db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+        self.db.execute("PRAGMA journal_mode=WAL")
+        # NORMAL in WAL mode survives a process crash (kill -9) with every commit intact.
+        self.db.execute(f"PRAGMA synchronous={synchronous}")
+        self._depth = 0
+        self.migrate()
+
+    def migrate(self) -> None:
+        """Apply numbered migrations newer than the file's user_version."""
+        current = self.db.execute("PRAGMA user_version").fetchone()[0]
+        for number, script in _migrations():
+            if number > current:
+                self.db.executescript(
+                    f"BEGIN IMMEDIATE;\n{script}\nPRAGMA user_version={number};\nCOMMIT;"
+                )
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """One atomic unit; nested use joins the outer transaction."""
+        if self._depth:
+            self._depth += 1
+            try:
+                yield self.db
+            finally:
+                self._depth -= 1
+            return
+        self.db.execute("BEGIN IMMEDIATE")
+        self._depth = 1
+        try:
+            yield self.db
+        except BaseException:
+            self.db.execute("ROLLBACK")
+            raise
+        else:
+            self.db.execute("COMMIT")
+        finally:
+            self._depth = 0
+
+    def close(self) -> None:
+        self.db.close()
+
+    # -- events ---------------------------------------------------------------------------
+
+    def claim_event(self, event_id: str, account_id: str, kind: str, ts: datetime) -> bool:
+        """Record an event id; False when it was applied before (exactly-once guard)."""
+        cursor = self.db.execute(
+            "INSERT OR IGNORE INTO events VALUES (?, ?, ?, ?)",
+            (event_id, account_id, kind, ts.isoformat()),
+        )
+        return cursor.rowcount == 1
+
+    def insert_fill(self, fill: Fill, day: date, realized: Decimal, opened: int) -> None:
+        self.db.execute(
+            "INSERT INTO fills VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                fill.event_id, fill.account_id, day.isoformat(), fill.ts.isoformat(),
+                fill.symbol, int(fill.side), fill.quantity, str(fill.price), str(fill.fee),
+                str(realized), opened, fill.order_id,
+            ),
+        )  # fmt: skip
+
+    def fills_of_day(self, account_id: str, day: date) -> list[sqlite3.Row]:
+        """Today's fills, oldest first, as rows (for rules that count trades)."""
+        self.db.row_factory = sqlite3.Row
+        try:
+            return self.db.execute(
+                "SELECT * FROM fills WHERE account_id = ? AND trading_day = ? ORDER BY ts",
+                (account_id, day.isoformat()),
+            ).fetchall()
+        finally:
+            self.db.row_factory = None
+
+    # -- accounts, days, positions, orders --------------------------------------------------
+
+    def save_account(self, account: AccountState) -> None:
+        self.db.execute(
+            "INSERT INTO accounts VALUES (?, ?, ?, ?, ?) ON CONFLICT (account_id) DO UPDATE SET "
+            "name = excluded.name, balance = excluded.balance, can_trade = excluded.can_trade, "
+            "trading_day = excluded.trading_day",
+            (
+                account.account_id, account.name, str(account.balance), int(account.can_trade),
+                account.day.trading_day.isoformat(),
+            ),
+        )  # fmt: skip
+
+    def save_day(self, account_id: str, day: DayTotals) -> None:
+        self.db.execute(
+            "INSERT OR REPLACE INTO account_days VALUES (?, ?, ?, ?, ?, ?)",
+            (
+                account_id, day.trading_day.isoformat(), str(day.realized_gross), str(day.fees),
+                day.fills, day.entries,
+            ),
+        )  # fmt: skip
+
+    def save_position(self, account_id: str, symbol: str, position: Position | None) -> None:
+        if position is None:
+            self.db.execute(
+                "DELETE FROM positions WHERE account_id = ? AND symbol = ?", (account_id, symbol)
+            )
+            return
+        self.db.execute(
+            "INSERT OR REPLACE INTO positions VALUES (?, ?, ?, ?, ?, ?)",
+            (
+                account_id, symbol, position.size, str(position.avg_price),
+                position.opened_at.isoformat(),
+                None if position.last_price is None else str(position.last_price),
+            ),
+        )  # fmt: skip
+
+    def save_order(self, order: Order) -> None:
+        """Keep a working order; forget one that is no longer working."""
+        if order.status is not OrderStatus.WORKING:
+            self.db.execute(
+                "DELETE FROM orders WHERE account_id = ? AND order_id = ?",
+                (order.account_id, order.order_id),
+            )
+            return
+        self.db.execute(
+            "INSERT OR REPLACE INTO orders VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                order.account_id, order.order_id, order.symbol, int(order.side), str(order.type),
+                order.quantity,
+                None if order.limit_price is None else str(order.limit_price),
+                None if order.stop_price is None else str(order.stop_price),
+                order.updated_at.isoformat(),
+            ),
+        )  # fmt: skip
+
+    def replace_orders(self, account_id: str, orders: list[Order]) -> None:
+        self.db.execute("DELETE FROM orders WHERE account_id = ?", (account_id,))
+        for order in orders:
+            self.save_order(order)
+
+    def snapshot_prices(self, accounts: list[AccountState]) -> None:
+        """Persist the last marks so a restart shows unrealized PnL before the first quote."""
+        rows = [
+            (None if p.last_price is None else str(p.last_price), a.account_id, p.symbol)
+            for a in accounts
+            for p in a.positions.values()
+        ]
+        self.db.executemany(
+            "UPDATE positions SET last_price = ? WHERE account_id = ? AND symbol = ?", rows
+        )
+
+    def load_account(
+        self, account_id: str, spec_of: Callable[[str], ContractSpec]
+    ) -> AccountState | None:
+        """Rebuild one account from disk (positions, day totals, working orders)."""
+        row = self.db.execute(
+            "SELECT name, balance, can_trade, trading_day FROM accounts WHERE account_id = ?",
+            (account_id,),
+        ).fetchone()
+        if row is None:
+            return None
+        name, balance, can_trade, day_text = row
+        day = date.fromisoformat(day_text)
+        totals = self.db.execute(
+            "SELECT realized_gross, fees, fills, entries FROM account_days "
+            "WHERE account_id = ? AND trading_day = ?",
+            (account_id, day_text),
+        ).fetchone()
+        day_totals = (
+            DayTotals(day, Decimal(totals[0]), Decimal(totals[1]), totals[2], totals[3])
+            if totals
+            else DayTotals(day)
+        )
+        account = AccountState(account_id, name, Decimal(balance), bool(can_trade), day_totals)
+        for symbol, size, avg, opened, last in self.db.execute(
+            "SELECT symbol, size, avg_price, opened_at, last_price FROM positions "
+            "WHERE account_id = ?",
+            (account_id,),
+        ):
+            position = Position(
+                symbol, spec_of(symbol), size, Decimal(avg), datetime.fromisoformat(opened)
+            )
+            if last is not None:
+                position.mark(Decimal(last))
+            account.positions[symbol] = position
+        for oid, symbol, side, kind, qty, limit, stop, updated in self.db.execute(
+            "SELECT order_id, symbol, side, type, quantity, limit_price, stop_price, updated_at "
+            "FROM orders WHERE account_id = ?",
+            (account_id,),
+        ):
+            account.orders[oid] = Order(
+                oid, account_id, symbol, Side(side), OrderType(kind), qty,
+                OrderStatus.WORKING, datetime.fromisoformat(updated), _dec(limit), _dec(stop),
+            )  # fmt: skip
+        return account
+
+    def get_meta(self, key: str) -> str | None:
+        row = self.db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        return None if row is None else row[0]
+
+    def set_meta(self, key: str, value: str) -> None:
+        self.db.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (key, value))
