@@ -1,0 +1,51 @@
+"""Logging: one loguru logger, a readable console and rotated files under the home's logs/."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from loguru import logger
+
+if TYPE_CHECKING:
+    from loguru import Logger, Record
+
+    from risk_manager.config.models import LogConfig
+
+FILE_FORMAT = (
+    "{time:YYYY-MM-DD HH:mm:ss.SSS Z} | {level: <8} | {extra[account]: <10} | {message}"
+)
+CONSOLE_FORMAT = (
+    "<green>{time:HH:mm:ss}</green> <level>{level: <8}</level> "
+    "<cyan>{extra[account]}</cyan> {message}"
+)
+
+
+def _is_enforcement(record: Record) -> bool:
+    return record["extra"].get("channel") == "enforcement"
+
+
+def configure(logs_dir: Path, settings: LogConfig) -> None:
+    """Replace every sink: console, system.log, enforcement.log, error.log (rotated)."""
+    logger.remove()
+    logger.configure(extra={"account": "-"})
+    files = {"rotation": settings.rotation, "retention": settings.retention, "encoding": "utf-8"}
+    if settings.console:
+        logger.add(sys.stderr, level=settings.level, format=CONSOLE_FORMAT, colorize=None)
+    logger.add(logs_dir / "system.log", level=settings.level, format=FILE_FORMAT, **files)
+    logger.add(
+        logs_dir / "enforcement.log",
+        level="INFO",
+        format=FILE_FORMAT,
+        filter=_is_enforcement,
+        **files,
+    )
+    logger.add(
+        logs_dir / "error.log", level="ERROR", format=FILE_FORMAT, backtrace=False, **files
+    )
+
+
+def enforcement_logger(account_id: str) -> Logger:
+    """A logger whose records also go to enforcement.log."""
+    return logger.bind(channel="enforcement", account=account_id)
