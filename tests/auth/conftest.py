@@ -1,0 +1,61 @@
+"""Fixtures for admin-auth tests: a fake monotonic clock and a cheap scrypt secret."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+# The project is run from a checkout, not installed; make `risk_manager` and `cli` importable.
+_ROOT = str(Path(__file__).resolve().parents[2])
+if _ROOT not in sys.path:
+    sys.path.insert(0, _ROOT)
+
+from risk_manager.auth import AdminAuth, AuthSettings  # noqa: E402
+from risk_manager.auth.passwords import StoredSecret, hash_password  # noqa: E402
+
+PASSWORD = "Correct-Horse-42"
+FAST_N = 2**10  # real default is 2**14; tests only need the formula, not the cost
+
+
+class FakeClock:
+    """Monotonic seconds that only move when a test says so."""
+
+    def __init__(self, start: float = 1000.0) -> None:
+        self.t = start
+
+    def __call__(self) -> float:
+        return self.t
+
+    def advance(self, seconds: float) -> None:
+        self.t += seconds
+
+
+@pytest.fixture(scope="session")
+def password() -> str:
+    return PASSWORD
+
+
+@pytest.fixture(scope="session")
+def secret() -> StoredSecret:
+    return hash_password(PASSWORD, n=FAST_N)
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock()
+
+
+@pytest.fixture
+def make_auth(secret: StoredSecret, clock: FakeClock) -> Callable[..., AdminAuth]:
+    def factory(**settings: float) -> AdminAuth:
+        return AdminAuth(lambda: secret, now=clock, settings=AuthSettings(**settings))
+
+    return factory
+
+
+@pytest.fixture
+def auth(make_auth: Callable[..., AdminAuth]) -> AdminAuth:
+    return make_auth()
