@@ -13,6 +13,7 @@ from typing import Protocol
 
 from loguru import logger
 
+from risk_manager.brokers.base import BrokerPosition
 from risk_manager.bus import EventBus
 from risk_manager.domain.contracts import ContractSpec
 from risk_manager.domain.events import (
@@ -25,7 +26,7 @@ from risk_manager.domain.events import (
     Quote,
 )
 from risk_manager.domain.tradingday import TradingCalendar
-from risk_manager.state.ledger import AccountState, FillEffect
+from risk_manager.state.ledger import AccountState, FillEffect, Position
 from risk_manager.state.store import Store
 
 
@@ -229,13 +230,27 @@ class Pipeline:
         for account in self.accounts.values():
             account.connected = change.connected
         level = "INFO" if change.connected else "WARNING"
-        logger.log(level, "Broker {} {}", "connected" if change.connected else "disconnected",
-                   change.reason)  # fmt: skip
+        state = "connected" if change.connected else "disconnected"
+        logger.log(level, "Broker {}{}", state, f" ({change.reason})" if change.reason else "")
         self.bus.publish("connection", {"connected": change.connected, "reason": change.reason})
         if self.hooks:
             for account in self.accounts.values():
                 self.hooks.on_committed(change, account, None)
             self.hooks.after_commit()
+
+    def adopt_position(
+        self, account: AccountState, symbol: str, theirs: BrokerPosition | None, now: datetime
+    ) -> None:
+        """Replace our view of one position with the broker's (inside a transaction)."""
+        if theirs is None or theirs.size == 0:
+            account.positions.pop(symbol, None)
+            self.store.save_position(account.account_id, symbol, None)
+            self._holders[symbol].discard(account.account_id)
+            return
+        position = Position(symbol, self.spec_of(symbol), theirs.size, theirs.avg_price, now)
+        account.positions[symbol] = position
+        self.store.save_position(account.account_id, symbol, position)
+        self._track_holding(account.account_id, symbol, True)
 
     # -- views ----------------------------------------------------------------------------
 

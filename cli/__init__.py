@@ -1,0 +1,1 @@
+"""Command-line clients: risk-admin and risk-trader (HTTP only, never daemon internals)."""

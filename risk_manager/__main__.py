@@ -1,0 +1,42 @@
+"""Entry point: `python -m risk_manager run` / `risk-manager run`."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from pathlib import Path
+
+from risk_manager import __version__
+from risk_manager.paths import HOME_ENV, default_home
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="risk-manager",
+        description="Risk Manager Daemon: enforces trading risk rules at the broker.",
+        epilog="Exit codes: 0 stopped cleanly, 1 unexpected error, 2 invalid configuration, "
+        "3 cannot start (port in use, already running), 70 watchdog: event loop stalled.",
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True)
+    run = commands.add_parser("run", help="run the daemon in the foreground")
+    run.add_argument(
+        "--home", type=Path, default=None, help=f"home directory (default ${HOME_ENV} or per-OS)"
+    )
+    run.add_argument("--config", type=Path, default=None, help="config file (default HOME/config)")
+    run.add_argument("--port", type=int, default=None, help="API port; 0 picks a free one")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Parse arguments, run the daemon, return its exit code."""
+    args = _parser().parse_args(argv)
+    from risk_manager.daemon import Daemon  # heavy imports only once arguments are valid
+
+    daemon = Daemon(args.home or default_home(), args.config, args.port)
+    return asyncio.run(daemon.run())
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""The REST API (FastAPI): thin routers over the daemon's runtime."""

@@ -1,0 +1,74 @@
+"""Build the FastAPI application: routers, the envelope, guards, offline docs."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from loguru import logger
+from starlette.exceptions import HTTPException
+
+from risk_manager import __version__
+from risk_manager.api.envelope import ApiError, error_body
+from risk_manager.api.guards import GuardMiddleware
+from risk_manager.api.routers import public, sim
+from risk_manager.runtime import Runtime
+
+DESCRIPTION = """
+Risk Manager Daemon API. Every response is an envelope:
+`{"status": "success", "data": ...}` or `{"status": "error", "error": {"code", "message"}}`.
+Only loopback Host headers are served.
+"""
+
+_HTTP_CODES = {404: "not_found", 405: "method_not_allowed", 401: "unauthorized"}
+
+
+def _validation_problems(error: RequestValidationError) -> list[str]:
+    problems = []
+    for item in error.errors():
+        location = ".".join(str(part) for part in item["loc"] if part != "body") or "body"
+        problems.append(f"{location}: {item['msg']}")
+    return problems
+
+
+def _install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(ApiError)
+    async def api_error(_: Request, exc: ApiError) -> JSONResponse:
+        return JSONResponse(error_body(exc.code, exc.message, exc.details), exc.status)
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid(_: Request, exc: RequestValidationError) -> JSONResponse:
+        problems = _validation_problems(exc)
+        return JSONResponse(error_body("validation_error", "; ".join(problems), problems), 422)
+
+    @app.exception_handler(HTTPException)
+    async def http_error(_: Request, exc: HTTPException) -> JSONResponse:
+        code = _HTTP_CODES.get(exc.status_code, f"http_{exc.status_code}")
+        return JSONResponse(error_body(code, str(exc.detail)), exc.status_code, exc.headers)
+
+    @app.exception_handler(Exception)
+    async def unexpected(request: Request, exc: Exception) -> JSONResponse:
+        path = request.url.path
+        logger.opt(exception=exc).error("Unhandled error in {} {}", request.method, path)
+        return JSONResponse(error_body("internal_error", "internal error; see error.log"), 500)
+
+
+def create_app(runtime: Runtime) -> Any:
+    """The ASGI application for a running daemon."""
+    app = FastAPI(
+        title="Risk Manager Daemon",
+        version=__version__,
+        description=DESCRIPTION,
+        docs_url=None,
+        redoc_url=None,
+    )
+    app.state.runtime = runtime
+    _install_error_handlers(app)
+    app.include_router(public.router)
+    if runtime.simulator is not None:
+        app.include_router(sim.router)
+    settings = runtime.config.daemon
+    extra_hosts = frozenset({settings.host.lower()}) if settings.allow_remote else frozenset()
+    return GuardMiddleware(app, max_body=settings.max_body_bytes, extra_hosts=extra_hosts)

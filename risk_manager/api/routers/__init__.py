@@ -1,0 +1,1 @@
+"""Routers: public (read), sim (simulator only); more are attached in app.py."""

@@ -1,0 +1,85 @@
+"""Read-only routes: health, status, accounts, positions, PnL."""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from fastapi import APIRouter
+
+from risk_manager import __version__
+from risk_manager.api.deps import AccountDep, RuntimeDep
+from risk_manager.api.envelope import ok
+from risk_manager.api.views import order_view, pnl_view, position_view
+from risk_manager.health import health_report
+
+router = APIRouter(prefix="/api/v1", tags=["read"])
+
+
+@router.get("/health", summary="Daemon health (status, uptime, accounts, memory, CPU)")
+def health(runtime: RuntimeDep) -> dict[str, Any]:
+    return ok(health_report(runtime))
+
+
+@router.get("/status", summary="Daemon and per-account summary")
+def status(runtime: RuntimeDep) -> dict[str, Any]:
+    pipeline = runtime.pipeline
+    now = runtime.clock.now()
+    accounts = [
+        {
+            "account_id": account.account_id,
+            "name": account.name,
+            "can_trade": account.can_trade,
+            "positions": len(account.positions),
+            "contracts": account.gross_contracts,
+            "lockout": runtime.is_locked(account.account_id),
+            **pnl_view(account),
+        }
+        for account in pipeline.accounts.values()
+    ]
+    return ok(
+        {
+            "version": __version__,
+            "pid": os.getpid(),
+            "uptime": int(runtime.uptime_seconds),
+            "broker": runtime.broker.kind,
+            "connected": pipeline.connected,
+            "now": now.isoformat(),
+            "trading_day": str(pipeline.calendar.day_of(now)),
+            "next_reset": pipeline.calendar.next_reset(now).isoformat(),
+            "accounts": accounts,
+        }
+    )
+
+
+@router.get("/accounts", summary="Configured accounts")
+def accounts(runtime: RuntimeDep) -> dict[str, Any]:
+    return ok(
+        [
+            {
+                "account_id": account.account_id,
+                "name": account.name,
+                "profile": runtime.config.accounts[account.account_id].profile,
+                "balance": float(account.balance),
+                "can_trade": account.can_trade,
+                "connected": account.connected,
+            }
+            for account in runtime.pipeline.accounts.values()
+        ]
+    )
+
+
+@router.get("/accounts/{account_id}/positions", summary="Open positions and working orders")
+def positions(account: AccountDep) -> dict[str, Any]:
+    return ok(
+        {
+            "account_id": account.account_id,
+            "positions": [position_view(p) for p in account.positions.values()],
+            "orders": [order_view(o) for o in account.orders.values()],
+        }
+    )
+
+
+@router.get("/accounts/{account_id}/pnl", summary="Realized (net of fees) and unrealized PnL")
+def pnl(account: AccountDep) -> dict[str, Any]:
+    return ok(pnl_view(account))

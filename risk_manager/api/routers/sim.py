@@ -1,0 +1,129 @@
+"""Simulator-only routes: stand in for the trader's platform (exist only with the simulator)."""
+
+from __future__ import annotations
+
+import time
+from datetime import datetime
+from decimal import Decimal
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Depends
+from pydantic import BaseModel, ConfigDict, Field
+
+from risk_manager.api.deps import AccountDep, RuntimeDep
+from risk_manager.api.envelope import ApiError, ok
+from risk_manager.api.views import order_view
+from risk_manager.brokers.simulated.adapter import SimulatedBroker
+from risk_manager.brokers.simulated.exchange import SimOrderError
+from risk_manager.domain.events import OrderType, Side
+from risk_manager.runtime import Runtime
+
+router = APIRouter(prefix="/api/v1/sim", tags=["simulator"])
+
+
+def _simulator(runtime: RuntimeDep) -> SimulatedBroker:
+    simulator = runtime.simulator
+    if simulator is None:  # the router is only mounted with the simulator; belt and braces
+        raise ApiError(404, "not_found", "the simulated broker is not in use")
+    return simulator
+
+
+SimDep = Annotated[SimulatedBroker, Depends(_simulator)]
+
+
+class Body(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class SimOrder(Body):
+    symbol: str = Field(min_length=1, max_length=32, examples=["MNQ"])
+    side: Literal["buy", "sell"]
+    quantity: int = Field(gt=0, le=1000)
+    type: Literal["market", "limit", "stop", "stop_limit"] = "market"
+    limit_price: Decimal | None = Field(None, gt=0, allow_inf_nan=False)
+    stop_price: Decimal | None = Field(None, gt=0, allow_inf_nan=False)
+
+
+class SimPrice(Body):
+    symbol: str = Field(min_length=1, max_length=32, examples=["MNQ"])
+    price: Decimal = Field(gt=0, allow_inf_nan=False, examples=[21000.0])
+
+
+class CanTrade(Body):
+    can_trade: bool
+
+
+class Connection(Body):
+    connected: bool
+
+
+class ClockSet(Body):
+    now: datetime = Field(description="timezone-aware instant the daemon's clock jumps to")
+
+
+class Stall(Body):
+    seconds: float = Field(gt=0, le=120)
+
+
+async def _settle(runtime: Runtime) -> None:
+    """Wait until the events the simulator just emitted have gone through the pipeline."""
+    await runtime.intake.join()
+
+
+@router.post("/accounts/{account_id}/orders", summary="Place an order as the trader would")
+async def place_order(
+    body: SimOrder, account: AccountDep, sim: SimDep, runtime: RuntimeDep
+) -> dict[str, Any]:
+    try:
+        order = sim.submit_order(
+            account.account_id, body.symbol, Side.BUY if body.side == "buy" else Side.SELL,
+            body.quantity, OrderType(body.type),
+            limit_price=body.limit_price, stop_price=body.stop_price,
+        )  # fmt: skip
+    except (SimOrderError, ValueError) as error:
+        raise ApiError(422, "order_rejected", str(error)) from None
+    await _settle(runtime)
+    return ok(order_view(order))
+
+
+@router.post("/prices", summary="Set a price (manual market) and trigger working orders")
+async def set_price(body: SimPrice, sim: SimDep, runtime: RuntimeDep) -> dict[str, Any]:
+    try:
+        sim.set_price(body.symbol, body.price)
+    except ValueError as error:
+        raise ApiError(422, "bad_price", str(error)) from None
+    await _settle(runtime)
+    return ok({"symbol": body.symbol.upper(), "price": float(body.price)})
+
+
+@router.post("/accounts/{account_id}/can-trade", summary="Switch the broker's canTrade flag")
+async def set_can_trade(
+    body: CanTrade, account: AccountDep, sim: SimDep, runtime: RuntimeDep
+) -> dict[str, Any]:
+    sim.set_can_trade(account.account_id, body.can_trade)
+    await _settle(runtime)
+    return ok({"account_id": account.account_id, "can_trade": body.can_trade})
+
+
+@router.post("/connection", summary="Drop or restore the broker connection")
+async def set_connection(body: Connection, sim: SimDep, runtime: RuntimeDep) -> dict[str, Any]:
+    sim.set_connected(body.connected)
+    await _settle(runtime)
+    return ok({"connected": body.connected})
+
+
+@router.post("/clock", summary="Move the daemon's clock (sessions, resets, timers)")
+async def set_clock(body: ClockSet, sim: SimDep, runtime: RuntimeDep) -> dict[str, Any]:
+    if body.now.tzinfo is None:
+        raise ApiError(422, "naive_time", "give the instant with a UTC offset, e.g. ...Z")
+    runtime.clock.set_now(body.now)
+    runtime.pipeline.roll_day_if_due(runtime.clock.now())
+    await _settle(runtime)
+    return ok({"now": runtime.clock.now().isoformat()})
+
+
+@router.post("/stall", summary="Block the event loop (fault injection for the watchdog)")
+async def stall(body: Stall, sim: SimDep) -> dict[str, Any]:
+    # Deliberately blocks the loop (an async route runs on it) to prove the watchdog works.
+    time.sleep(body.seconds)  # noqa: ASYNC251
+    return ok({"stalled_seconds": body.seconds})

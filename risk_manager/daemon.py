@@ -1,0 +1,270 @@
+"""The daemon's lifecycle, readable top to bottom: start-up → serve → shutdown.
+
+Start-up order follows the service brief: config → logging → state → broker → reconcile →
+handlers → API → PID file → "Daemon started". The daemon owns the signals; uvicorn runs as a
+task inside our loop and never installs handlers of its own.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import signal
+import socket
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import psutil
+import uvicorn
+from loguru import logger
+
+from risk_manager import logs
+from risk_manager.api.app import create_app
+from risk_manager.brokers.factory import build_broker
+from risk_manager.bus import EventBus
+from risk_manager.clock import Clock
+from risk_manager.config import Config, ConfigError, load_config
+from risk_manager.domain.money import ZERO
+from risk_manager.paths import HomePaths
+from risk_manager.pipeline import Pipeline
+from risk_manager.reconcile import reconcile
+from risk_manager.runtime import Intake, Runtime
+from risk_manager.state.ledger import AccountState, DayTotals
+from risk_manager.state.store import Store
+
+EXIT_OK = 0
+EXIT_CONFIG = 2
+EXIT_START = 3
+SHUTDOWN_BUDGET_SECONDS = 25.0  # NSSM / systemd give us 30 s before they terminate
+
+
+class StartupError(Exception):
+    """The daemon cannot start; the message says why and what to do."""
+
+
+class _Server(uvicorn.Server):
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        # The daemon handles SIGINT/SIGTERM/SIGBREAK itself and stops uvicorn in order.
+        yield
+
+
+def ensure_config(paths: HomePaths, config_path: Path | None) -> Path:
+    """The config file to use; on first run write the commented example into the home."""
+    if config_path is not None:
+        return config_path
+    if not paths.config_file.exists():
+        example = Path(__file__).resolve().parents[1] / "config" / "risk_manager.example.toml"
+        paths.config_file.write_text(example.read_text(encoding="utf-8"), encoding="utf-8")
+        logger.info("First run: wrote the example configuration to {}", paths.config_file)
+    return paths.config_file
+
+
+def _bind(host: str, port: int) -> socket.socket:
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    if sys.platform == "win32":
+        # Windows' SO_REUSEADDR would let another process steal the port.
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_EXCLUSIVEADDRUSE, 1)
+    else:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+    except OSError as error:
+        sock.close()
+        raise StartupError(f"cannot listen on {host}:{port}: {error.strerror}") from None
+    sock.listen(128)
+    sock.setblocking(False)
+    return sock
+
+
+def _write_atomic(path: Path, text: str) -> None:
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    tmp.write_text(text, encoding="utf-8")
+    os.replace(tmp, path)
+
+
+def _check_not_running(paths: HomePaths) -> None:
+    try:
+        pid = int(paths.pid_file.read_text().strip())
+    except (OSError, ValueError):
+        return
+    if pid != os.getpid() and psutil.pid_exists(pid):
+        raise StartupError(f"a daemon already runs with this home (PID {pid}, {paths.pid_file})")
+
+
+class Daemon:
+    """One run of the daemon process."""
+
+    def __init__(self, home: Path, config_path: Path | None = None, port: int | None = None):
+        self.paths = HomePaths(home)
+        self.config_path = config_path
+        self.port_override = port
+        self.runtime: Runtime | None = None
+        self._tasks: list[asyncio.Task[None]] = []
+
+    async def run(self) -> int:
+        """Start, serve until a stop is requested, shut down; returns the exit code."""
+        try:
+            server, sock = await self._startup()
+        except ConfigError as error:
+            print(error.render(), file=sys.stderr)
+            return EXIT_CONFIG
+        except StartupError as error:
+            logger.error("Cannot start: {}", error)
+            print(f"error: {error}", file=sys.stderr)
+            return EXIT_START
+        runtime = self.runtime
+        assert runtime is not None
+        serve = asyncio.create_task(server.serve(sockets=[sock]), name="api")
+        while not server.started:
+            if serve.done():
+                await serve
+                return EXIT_START
+            await asyncio.sleep(0.005)
+        url = f"http://{_url_host(sock)}:{sock.getsockname()[1]}"
+        _write_atomic(self.paths.pid_file, str(os.getpid()))
+        _write_atomic(self.paths.url_file, url)
+        logger.info("Daemon started (PID {}, API {})", os.getpid(), url)
+        await runtime.stop_requested.wait()
+        return await self._shutdown(server, serve)
+
+    async def _startup(self) -> tuple[_Server, socket.socket]:
+        self.paths.ensure()
+        config_file = ensure_config(self.paths, self.config_path)
+        config = load_config(config_file)
+        if self.port_override is not None:
+            config = config.model_copy(
+                update={"daemon": config.daemon.model_copy(update={"port": self.port_override})}
+            )
+        logs.configure(self.paths.logs_dir, config.daemon.log)
+        _check_not_running(self.paths)
+        crashed = self.paths.running_marker.exists()
+        if crashed:
+            logger.critical("The previous run did not stop cleanly (crash or kill); recovering")
+        self.paths.running_marker.write_text(str(os.getpid()))
+
+        clock = Clock()
+        store = Store(self.paths.database)
+        broker = build_broker(config, self.paths, clock)
+        bus = EventBus()
+        pipeline = Pipeline(store, config.trading_day.calendar(), broker.contract_spec, bus)
+        self._load_accounts(config, store, pipeline, clock)
+        intake = Intake()
+        runtime = Runtime(
+            config, config_file, self.paths, clock, store, pipeline, broker, bus, intake, crashed
+        )
+        self.runtime = runtime
+
+        await broker.connect(intake.put)
+        pipeline.connected = True
+        await reconcile(broker, pipeline, clock)
+        pipeline.roll_day_if_due(clock.now())
+        self._install_signal_handlers(runtime)
+        self._tasks = [
+            asyncio.create_task(self._consume(runtime), name="intake"),
+            asyncio.create_task(self._housekeeping(runtime), name="housekeeping"),
+        ]
+        psutil.Process().cpu_percent(None)  # prime the CPU meter health reads later
+        sock = _bind(config.daemon.host, config.daemon.port)
+        server = _Server(
+            uvicorn.Config(
+                create_app(runtime),
+                log_config=None,
+                access_log=False,
+                lifespan="off",
+                server_header=False,
+                date_header=False,
+                timeout_graceful_shutdown=2,
+            )
+        )
+        return server, sock
+
+    def _load_accounts(
+        self, config: Config, store: Store, pipeline: Pipeline, clock: Clock
+    ) -> None:
+        today = pipeline.calendar.day_of(clock.now())
+        with store.transaction():
+            for account_id, settings in config.accounts.items():
+                account = store.load_account(account_id, pipeline.spec_of)
+                if account is None:
+                    account = AccountState(
+                        account_id, settings.name or account_id, ZERO, True, DayTotals(today)
+                    )
+                    store.save_account(account)
+                    store.save_day(account_id, account.day)
+                pipeline.add_account(account)
+
+    def _install_signal_handlers(self, runtime: Runtime) -> None:
+        loop = asyncio.get_running_loop()
+
+        def request_stop(signum: int) -> None:
+            if runtime.stop_requested.is_set():
+                logger.warning("Second stop signal: exiting now (committed state is safe)")
+                os._exit(1)
+            logger.info("Received {}; stopping", signal.Signals(signum).name)
+            runtime.stop_requested.set()
+
+        if sys.platform == "win32":
+            # NSSM stops a console app with Ctrl+C (SIGINT); Ctrl+Break arrives as SIGBREAK.
+            for signum in (signal.SIGINT, signal.SIGBREAK):
+                signal.signal(signum, lambda s, _f: loop.call_soon_threadsafe(request_stop, s))
+        else:
+            for signum in (signal.SIGINT, signal.SIGTERM):
+                loop.add_signal_handler(signum, request_stop, signum)
+
+    async def _consume(self, runtime: Runtime) -> None:
+        queue, handle = runtime.intake.queue, runtime.pipeline.handle
+        while True:
+            event = await queue.get()
+            try:
+                handle(event)
+            except Exception:
+                # State may be half-updated in memory; exit so the supervisor restarts us and
+                # the restart rebuilds from the committed store and the broker.
+                logger.opt(exception=True).critical("Unexpected error applying {}", event)
+                os._exit(1)
+            finally:
+                queue.task_done()
+
+    async def _housekeeping(self, runtime: Runtime) -> None:
+        interval = runtime.config.daemon.snapshot_interval_seconds
+        since_snapshot = 0.0
+        while True:
+            await asyncio.sleep(1.0)
+            runtime.pipeline.roll_day_if_due(runtime.clock.now())
+            since_snapshot += 1.0
+            if since_snapshot >= interval:
+                since_snapshot = 0.0
+                runtime.pipeline.snapshot()
+
+    async def _shutdown(self, server: _Server, serve: asyncio.Task[None]) -> int:
+        runtime = self.runtime
+        assert runtime is not None
+        logger.info("Daemon stopping")
+        server.should_exit = True
+        runtime.intake.open = False
+        await runtime.broker.close()
+        try:
+            async with asyncio.timeout(SHUTDOWN_BUDGET_SECONDS):
+                await runtime.intake.join()
+                await serve
+        except TimeoutError:
+            logger.error("Shutdown budget exceeded; stopping with the committed state")
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        runtime.pipeline.snapshot()
+        runtime.store.close()
+        for path in (self.paths.pid_file, self.paths.url_file, self.paths.running_marker):
+            path.unlink(missing_ok=True)
+        logger.info("Daemon stopped cleanly")
+        return EXIT_OK
+
+
+def _url_host(sock: socket.socket) -> str:
+    host = sock.getsockname()[0]
+    return f"[{host}]" if ":" in host else host
+

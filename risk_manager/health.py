@@ -1,0 +1,55 @@
+"""The daemon's health report (the brief's example, plus staleness, crashes and failures)."""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+import psutil
+
+from risk_manager import __version__
+from risk_manager.api.views import age_seconds, age_text
+from risk_manager.runtime import Runtime
+
+_process = psutil.Process()
+
+
+def health_report(runtime: Runtime) -> dict[str, Any]:
+    """status, uptime, per-account link/last event/positions/lockout, memory and CPU."""
+    now = runtime.clock.now()
+    pipeline = runtime.pipeline
+    stale_after = runtime.config.daemon.stale_quote_seconds
+    stale = sorted(
+        symbol
+        for symbol, ts in pipeline.quote_times.items()
+        if (now - ts).total_seconds() > stale_after
+        and any(symbol in a.positions for a in pipeline.accounts.values())
+    )
+    accounts = {}
+    for account_id, account in pipeline.accounts.items():
+        age = age_seconds(account.last_event_at, now)
+        accounts[account_id] = {
+            "connected": account.connected,
+            "last_event": age_text(age),
+            "last_event_age_seconds": age,
+            "positions": len(account.positions),
+            "lockout": runtime.is_locked(account_id),
+        }
+    failures = runtime.enforcement_failures()
+    healthy = pipeline.connected and not stale and not failures
+    with _process.oneshot():
+        memory_mb = _process.memory_info().rss / 1_048_576
+        cpu = _process.cpu_percent(None)
+    return {
+        "status": "healthy" if healthy else "degraded",
+        "uptime": int(runtime.uptime_seconds),
+        "version": __version__,
+        "pid": os.getpid(),
+        "broker": {"kind": runtime.broker.kind, "connected": pipeline.connected},
+        "accounts": accounts,
+        "memory_usage_mb": round(memory_mb, 1),
+        "cpu_usage_percent": round(cpu, 1),
+        "stale_quotes": stale,
+        "enforcement_failures": failures,
+        "previous_run": "crashed" if runtime.previous_run_crashed else "clean",
+    }

@@ -1,0 +1,67 @@
+"""The running daemon's parts, handed to the API and the housekeeping tasks."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from risk_manager.brokers.base import Broker
+from risk_manager.brokers.simulated.adapter import SimulatedBroker
+from risk_manager.bus import EventBus
+from risk_manager.clock import Clock
+from risk_manager.config.models import Config
+from risk_manager.domain.events import Event
+from risk_manager.paths import HomePaths
+from risk_manager.pipeline import Pipeline
+from risk_manager.state.store import Store
+
+
+class Intake:
+    """The queue between the broker and the pipeline; `join()` waits until it has drained."""
+
+    def __init__(self) -> None:
+        self.queue: asyncio.Queue[Event] = asyncio.Queue()
+        self.open = True
+
+    def put(self, event: Event) -> None:
+        """The broker's sink; drops events once intake has been closed for shutdown."""
+        if self.open:
+            self.queue.put_nowait(event)
+
+    async def join(self) -> None:
+        await self.queue.join()
+
+
+@dataclass
+class Runtime:
+    config: Config
+    config_path: Path
+    paths: HomePaths
+    clock: Clock
+    store: Store
+    pipeline: Pipeline
+    broker: Broker
+    bus: EventBus
+    intake: Intake
+    previous_run_crashed: bool
+    stop_requested: asyncio.Event = field(default_factory=asyncio.Event)
+    started_monotonic: float = field(default_factory=time.monotonic)
+
+    @property
+    def simulator(self) -> SimulatedBroker | None:
+        """The paper exchange, when it is the broker (enables the sim-only API routes)."""
+        return self.broker if isinstance(self.broker, SimulatedBroker) else None
+
+    @property
+    def uptime_seconds(self) -> float:
+        return time.monotonic() - self.started_monotonic
+
+    def is_locked(self, account_id: str) -> bool:
+        """Whether any lockout covers the account now."""
+        return False
+
+    def enforcement_failures(self) -> int:
+        """Enforcement actions that failed for good since start (escalated)."""
+        return 0

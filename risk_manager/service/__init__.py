@@ -1,0 +1,1 @@
+"""Supervision of the daemon: the NSSM service plan, start/stop/status, the loop watchdog."""
