@@ -179,10 +179,9 @@ class PaperExchange:
 
     def set_prices(self, updates: Mapping[str, Decimal], now: datetime) -> Changes:
         """Move prices; each emits a Quote, then triggers that symbol's working orders."""
-        changes = Changes()
-        for symbol, raw in updates.items():
-            symbol = normalize_symbol(symbol)
-            price = check_price(symbol, raw)
+        checked = {normalize_symbol(s): check_price(s, p) for s, p in updates.items()}
+        changes = Changes()  # all prices are checked first, so a bad one changes nothing
+        for symbol, price in checked.items():
             self._prices[symbol] = changes.prices[symbol] = price
             changes.events.append(Quote(symbol, now, last=price))
             for order in [o for o in self._working.values() if o.symbol == symbol]:

@@ -1,0 +1,1 @@
+"""Tests of the simulated broker: paper exchange, market and adapter."""
