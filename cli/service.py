@@ -1,0 +1,325 @@
+"""Admin CLI service commands: install-daemon, uninstall-daemon, start, stop, restart, status."""
+
+from __future__ import annotations
+
+import json
+import sys
+from enum import IntEnum
+from pathlib import Path, PureWindowsPath
+from typing import Annotated, Any, NoReturn
+
+import typer
+from rich.console import Console
+
+from risk_manager.paths import default_home
+from risk_manager.service import control, nssm, plan, runner
+from risk_manager.service.errors import (
+    AccessDeniedError,
+    ControlError,
+    ControlTimeoutError,
+    NotInstalledError,
+    NotRunningError,
+)
+
+
+class ExitCode(IntEnum):
+    OK = 0
+    FAILED = 1
+    USAGE = 2
+    NOT_RUNNING = 3
+    NOT_ELEVATED = 4
+    NSSM_NOT_FOUND = 5
+    WINDOWS_ONLY = 6
+    TIMEOUT = 7
+    NOT_INSTALLED = 8
+    UNHEALTHY = 9
+    ABORTED = 10
+
+
+EXIT_CODES_HELP = (
+    "Exit codes: 0 ok, 1 a command failed, 2 bad usage, 3 daemon not running, "
+    "4 needs an elevated administrator (or access denied), 5 nssm.exe not found, "
+    "6 Windows only, 7 timed out, 8 service not installed, 9 running but unhealthy, "
+    "10 aborted at a prompt."
+)
+SYSTEMD_HINT = (
+    "NSSM is Windows-only; on Linux install the systemd unit in deploy/systemd "
+    "(see deploy/systemd/README.md), or use `start`/`stop` for a background daemon"
+)
+
+console = Console()
+HomeOption = Annotated[
+    Path | None,
+    typer.Option("--home", help="Home directory (default: $RISK_MANAGER_HOME or the platform's)."),
+]
+JsonOption = Annotated[bool, typer.Option("--json", help="Print one JSON object for scripts.")]
+YesOption = Annotated[bool, typer.Option("--yes", "-y", help="Answer yes; never prompt.")]
+DryRunOption = Annotated[
+    bool, typer.Option("--dry-run", help="Print the exact commands and change nothing.")
+]
+
+
+def _fail(message: str, code: ExitCode) -> NoReturn:
+    typer.echo(f"error: {message}", err=True)
+    raise typer.Exit(int(code))
+
+
+def _code_for(exc: ControlError) -> ExitCode:
+    for kind, code in (
+        (NotRunningError, ExitCode.NOT_RUNNING),
+        (NotInstalledError, ExitCode.NOT_INSTALLED),
+        (AccessDeniedError, ExitCode.NOT_ELEVATED),
+        (ControlTimeoutError, ExitCode.TIMEOUT),
+    ):
+        if isinstance(exc, kind):
+            return code
+    return ExitCode.FAILED
+
+
+def _confirm(question: str, yes: bool, *, default: bool = False) -> bool:
+    if yes:
+        return True
+    return typer.confirm(question, default=default)
+
+
+def _emit_json(payload: dict[str, Any]) -> None:
+    typer.echo(json.dumps(payload, indent=2, default=str))
+
+
+def _inputs(home: Path | None, python: Path | None, nssm_exe: Path | None) -> plan.ServiceInputs:
+    """Windows inputs; off Windows (dry run only) example Windows paths stand in for defaults."""
+    on_windows = sys.platform == "win32"
+    if home is not None:
+        win_home = PureWindowsPath(home.resolve() if on_windows else str(home))
+    elif on_windows:
+        win_home = PureWindowsPath(default_home())
+    else:
+        win_home = PureWindowsPath(r"C:\ProgramData\RiskManager")
+    if python is not None:
+        win_python = PureWindowsPath(str(python))
+    elif on_windows:
+        # pythonw.exe has no console, so NSSM's Ctrl+C stop could never reach it.
+        win_python = PureWindowsPath(sys.executable.replace("pythonw.exe", "python.exe"))
+    else:
+        ver = f"{sys.version_info.major}{sys.version_info.minor}"
+        win_python = PureWindowsPath(rf"C:\Program Files\Python{ver}\python.exe")
+    try:
+        exe = PureWindowsPath(str(nssm.find_nssm(nssm_exe)))
+    except nssm.NssmNotFoundError:
+        exe = PureWindowsPath(str(nssm_exe) if nssm_exe else "nssm.exe")
+    try:
+        return plan.ServiceInputs(home=win_home, python=win_python, nssm=exe)
+    except ValueError as exc:
+        _fail(str(exc), ExitCode.USAGE)
+
+
+def _preflight(nssm_exe: Path | None) -> None:
+    if sys.platform != "win32":
+        _fail(SYSTEMD_HINT, ExitCode.WINDOWS_ONLY)
+    if not nssm.is_admin():
+        _fail("run this from an elevated (Run as administrator) prompt", ExitCode.NOT_ELEVATED)
+    try:
+        nssm.find_nssm(nssm_exe)
+    except nssm.NssmNotFoundError as exc:
+        _fail(str(exc), ExitCode.NSSM_NOT_FOUND)
+
+
+def _run_with_progress(steps: list[plan.Step]) -> None:
+    """Run the steps under a progress bar; print a check mark as each phase completes."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn
+
+    last_of_phase = {step.phase: step for step in steps}
+    with Progress(
+        SpinnerColumn(),
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        console=console,
+    ) as progress:
+        task = progress.add_task("Installing…", total=len(steps))
+
+        def done(outcome: runner.StepOutcome) -> None:
+            progress.advance(task)
+            progress.update(task, description=outcome.step.title)
+            if not outcome.ok and not outcome.step.fatal:
+                progress.console.print(f"[yellow]! {outcome.step.title}: {outcome.summary}")
+            if last_of_phase[outcome.step.phase] is outcome.step and outcome.ok:
+                progress.console.print(f"[green]✓[/] {outcome.step.phase}")
+
+        try:
+            runner.run_steps(steps, runner=runner.run_command, on_done=done)
+        except runner.StepFailedError as exc:
+            progress.stop()
+            _fail(f"{exc} — command: {exc.outcome.step.cmdline}", ExitCode.FAILED)
+
+
+def _print_plan(steps: list[plan.Step], note: str) -> None:
+    typer.echo(f"REM {note}")
+    typer.echo(plan.format_plan(steps))
+
+
+def install_daemon(
+    home: HomeOption = None,
+    python: Annotated[
+        Path | None, typer.Option("--python", help="python.exe the service runs.")
+    ] = None,
+    nssm_exe: Annotated[
+        Path | None, typer.Option("--nssm", help="nssm.exe to use (default: searched).")
+    ] = None,
+    dry_run: DryRunOption = False,
+    yes: YesOption = False,
+) -> None:
+    """Register RiskManagerDaemon with NSSM so the trader account cannot stop it."""
+    inputs = _inputs(home, python, nssm_exe)
+    steps = plan.install_plan(inputs)
+    if dry_run:
+        _print_plan(steps, f"Create {inputs.home}\\{{config,state,logs,secrets}} first.")
+        return
+    _preflight(nssm_exe)
+    if control.winservice.service_state(inputs.service_name) is not None:
+        _fail(
+            f"{inputs.service_name} is already installed; run uninstall-daemon first",
+            ExitCode.FAILED,
+        )
+    console.print("[bold]Risk Manager Daemon Installer[/]\n")
+    console.print("This will:\n- Register Windows service (runs as LocalSystem)")
+    console.print("- Configure auto-start on boot and restart on failure (10 s, 30 s, 60 s)")
+    console.print(
+        f"- Set permissions (unkillable by regular users) on the service and {inputs.home}"
+    )
+    if not _confirm("Proceed?", yes):
+        _fail("aborted; nothing was changed", ExitCode.ABORTED)
+    control.HomePaths(Path(str(inputs.home))).ensure()
+    _run_with_progress(steps)
+    console.print("\n[bold green]Installation complete![/]")
+    if _confirm("Start daemon now?", yes, default=True):
+        _start(Path(str(inputs.home)), as_json=False)
+    console.print("\nNext steps:\n1. risk-admin set-password\n2. risk-admin config edit")
+
+
+def uninstall_daemon(
+    home: HomeOption = None,
+    nssm_exe: Annotated[
+        Path | None, typer.Option("--nssm", help="nssm.exe to use (default: searched).")
+    ] = None,
+    delete_data: Annotated[
+        bool, typer.Option("--delete-data", help="With --yes: also delete config and state.")
+    ] = False,
+    dry_run: DryRunOption = False,
+    yes: YesOption = False,
+) -> None:
+    """Stop and unregister the service; asks before deleting config (with secrets) and state."""
+    inputs = _inputs(home, None, nssm_exe)
+    if dry_run:
+        _print_plan(plan.uninstall_plan(inputs, delete_data), "Uninstall")
+        return
+    _preflight(nssm_exe)
+    if control.winservice.service_state(inputs.service_name) is None:
+        _fail(f"{inputs.service_name} is not installed", ExitCode.NOT_INSTALLED)
+    console.print("This will:\n- Stop daemon\n- Unregister Windows service")
+    console.print("- Optionally delete configuration and state files")
+    if not _confirm("Proceed?", yes):
+        _fail("aborted; nothing was changed", ExitCode.ABORTED)
+    delete_config = delete_state = delete_data
+    if not yes:
+        delete_config = typer.confirm("Delete configuration files?", default=False)
+        delete_state = typer.confirm("Delete state files?", default=False)
+    steps = plan.uninstall_plan(
+        inputs, delete_data, delete_config=delete_config, delete_state=delete_state
+    )
+    _run_with_progress(steps)
+    kept = "" if delete_config and delete_state else " Configuration preserved."
+    console.print(f"Service uninstalled.{kept}")
+
+
+def _start(home: Path | None, *, as_json: bool, timeout: float = control.START_TIMEOUT) -> None:
+    if not as_json:
+        console.print("Starting service…" if sys.platform == "win32" else "Starting daemon…")
+    try:
+        result = control.start(home, timeout=timeout)
+    except ControlError as exc:
+        _fail(str(exc), _code_for(exc))
+    if as_json:
+        _emit_json({"started": not result.already_running, "pid": result.pid, "url": result.url})
+    elif result.already_running:
+        console.print(f"Daemon already running (PID: {result.pid}) at {result.url}")
+    else:
+        console.print(f"[green]Service started successfully[/] (PID: {result.pid}) at {result.url}")
+
+
+TimeoutOption = Annotated[float, typer.Option("--timeout", help="Seconds to wait.", min=1)]
+
+
+def start(
+    home: HomeOption = None,
+    as_json: JsonOption = False,
+    timeout: TimeoutOption = control.START_TIMEOUT,
+) -> None:
+    """Start the daemon (the service on Windows, a background process elsewhere)."""
+    _start(home, as_json=as_json, timeout=timeout)
+
+
+def stop(
+    home: HomeOption = None,
+    as_json: JsonOption = False,
+    timeout: TimeoutOption = control.STOP_TIMEOUT,
+) -> None:
+    """Stop the daemon gracefully and wait until it has exited."""
+    try:
+        result = control.stop(home, timeout=timeout)
+    except ControlError as exc:
+        _fail(str(exc), _code_for(exc))
+    if as_json:
+        _emit_json({"stopped": True, "pid": result.pid, "exit_code": result.exit_code})
+        return
+    code = "" if result.exit_code is None else f", exit code {result.exit_code}"
+    console.print(f"Daemon stopped (PID: {result.pid}{code})")
+
+
+def restart(
+    home: HomeOption = None,
+    as_json: JsonOption = False,
+    timeout: TimeoutOption = control.START_TIMEOUT,
+) -> None:
+    """Stop the daemon if it runs, then start it again."""
+    try:
+        control.stop(home)
+    except NotRunningError:
+        pass
+    except ControlError as exc:
+        _fail(str(exc), _code_for(exc))
+    _start(home, as_json=as_json, timeout=timeout)
+
+
+def status(
+    home: HomeOption = None,
+    as_json: JsonOption = False,
+    url: Annotated[
+        str | None, typer.Option("--url", help="API base URL (default: from the daemon).")
+    ] = None,
+) -> None:
+    """Show whether the daemon runs, its PID and its health."""
+    info = control.status(home, url=url)
+    if as_json:
+        _emit_json(info.to_dict())
+    elif not info.running:
+        console.print(f"[red]Daemon not running[/] (no PID file, no answer at {info.url})")
+    else:
+        health = "healthy" if info.healthy else "[red]not answering[/]"
+        service = f", service {info.service_state}" if info.service_state else ""
+        console.print(f"Daemon running (PID: {info.pid}) at {info.url}: {health}{service}")
+    if not info.running:
+        raise typer.Exit(int(ExitCode.NOT_RUNNING))
+    if not info.healthy:
+        raise typer.Exit(int(ExitCode.UNHEALTHY))
+
+
+def register(app: typer.Typer) -> None:
+    """Add the service commands to the admin CLI."""
+    epilog = EXIT_CODES_HELP
+    app.command("install-daemon", epilog=epilog)(install_daemon)
+    app.command("uninstall-daemon", epilog=epilog)(uninstall_daemon)
+    app.command("start", epilog=epilog)(start)
+    app.command("stop", epilog=epilog)(stop)
+    app.command("restart", epilog=epilog)(restart)
+    app.command("status", epilog=epilog)(status)
