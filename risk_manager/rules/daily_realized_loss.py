@@ -1,0 +1,59 @@
+"""Rule 3: daily loss limit on realized PnL (optionally realized + unrealized)."""
+
+from __future__ import annotations
+
+from risk_manager.domain.money import cents
+from risk_manager.rules.base import (
+    Action,
+    ActionKind,
+    FillTrigger,
+    LockoutEnd,
+    LockoutRequest,
+    QuoteTrigger,
+    Rule,
+    RuleContext,
+    Trigger,
+    TriggerEvent,
+    Violation,
+)
+from risk_manager.rules.params import DailyRealizedLoss
+
+
+class DailyRealizedLossRule(Rule):
+    """Trigger: today's realized net PnL ≤ −limit (with `include_unrealized`, realized +
+    unrealized ≤ −limit, checked on quotes too).
+
+    Action: flatten the account and cancel all orders, then lock it out.
+    Release: the daily reset.
+    """
+
+    name = "daily_realized_loss"
+    params: DailyRealizedLoss
+
+    def __init__(self, params: DailyRealizedLoss) -> None:
+        super().__init__(params)
+        # Quotes only matter when open PnL counts; subscribing otherwise would waste every quote.
+        kinds = {Trigger.FILL, Trigger.QUOTE} if params.include_unrealized else {Trigger.FILL}
+        self.triggers = frozenset(kinds)  # type: ignore[misc]
+
+    def evaluate(self, ctx: RuleContext, event: TriggerEvent) -> list[Violation]:
+        """Flatten and lock out once the day's loss reaches the limit."""
+        if not isinstance(event, FillTrigger | QuoteTrigger) or self.name in ctx.active_lockouts:
+            return []
+        realized = ctx.account.day.realized_net
+        unrealized = cents(ctx.account.unrealized) if self.params.include_unrealized else None
+        total = realized + (unrealized or 0)
+        limit = self.params.limit
+        if total > -limit:
+            return []
+        if unrealized is None:
+            reason = f"daily realized loss {realized:.2f} reached the -{limit:.2f} limit"
+        else:
+            reason = (
+                f"daily loss {total:.2f} (realized {realized:.2f}, unrealized {unrealized:.2f}) "
+                f"reached the -{limit:.2f} limit"
+            )
+        trigger = {"realized": str(realized), "unrealized": str(unrealized), "limit": str(limit)}
+        lockout = LockoutRequest(LockoutEnd.DAILY_RESET, ctx.calendar.next_reset(ctx.now), reason)
+        actions = (Action(ActionKind.FLATTEN),)
+        return [Violation(self.name, ctx.account.account_id, reason, trigger, actions, lockout)]

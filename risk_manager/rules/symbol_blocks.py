@@ -1,0 +1,54 @@
+"""Rule 11: blocked symbol roots may hold neither positions nor working orders."""
+
+from __future__ import annotations
+
+from risk_manager.domain.contracts import symbol_root
+from risk_manager.domain.events import OrderStatus, OrderUpdate
+from risk_manager.rules.base import (
+    Action,
+    ActionKind,
+    FillTrigger,
+    LockoutEnd,
+    LockoutRequest,
+    Rule,
+    RuleContext,
+    Trigger,
+    TriggerEvent,
+    Violation,
+)
+from risk_manager.rules.params import SymbolBlocks
+
+
+class SymbolBlocksRule(Rule):
+    """Trigger: a fill or a working order in a blocked symbol root (exact root: ES does not
+    block MES).
+
+    Action: close the position and cancel the symbol's orders; a symbol-scoped lockout.
+    Release: when the root is no longer blocked in the config.
+    """
+
+    name = "symbol_blocks"
+    triggers = frozenset({Trigger.FILL, Trigger.ORDER})
+    params: SymbolBlocks
+
+    def evaluate(self, ctx: RuleContext, event: TriggerEvent) -> list[Violation]:
+        """Close and cancel anything in a blocked root."""
+        if isinstance(event, FillTrigger) and event.effect is not None:
+            symbol, what = event.fill.symbol, "fill"
+        elif isinstance(event, OrderUpdate) and event.order.status is OrderStatus.WORKING:
+            symbol, what = event.order.symbol, f"order {event.order.order_id}"
+        else:
+            return []
+        root = symbol_root(symbol)
+        if root not in self.params.symbols:
+            return []
+        actions = [Action(ActionKind.CANCEL, symbol)]
+        position = ctx.account.positions.get(symbol)
+        if position is not None:
+            actions.insert(0, Action(ActionKind.CLOSE, symbol))
+        held = f" (position {position.size:+d})" if position is not None else ""
+        reason = f"{what} in blocked symbol {symbol}{held}: {root} is blocked"
+        trigger = {"symbol": symbol, "root": root, "source": what}
+        lockout = LockoutRequest(LockoutEnd.CONFIG_CHANGE, None, f"{root} is blocked", root)
+        account_id = ctx.account.account_id
+        return [Violation(self.name, account_id, reason, trigger, tuple(actions), lockout)]

@@ -1,0 +1,73 @@
+"""Rule 6: entry fills per rolling minute / hour / trading day."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from risk_manager.rules.base import (
+    Action,
+    ActionKind,
+    FillTrigger,
+    LockoutEnd,
+    LockoutRequest,
+    Rule,
+    RuleContext,
+    Trigger,
+    TriggerEvent,
+    Violation,
+)
+from risk_manager.rules.params import TradeFrequencyLimit
+
+DEFAULT_COOLDOWN = {"per_minute": 60, "per_hour": 1800}
+WINDOWS = {"per_minute": timedelta(minutes=1), "per_hour": timedelta(hours=1)}
+
+
+def count_in_window(times: list[datetime], at: datetime, width: timedelta) -> int:
+    """Entries in the rolling window (at − width, at]."""
+    return sum(1 for t in times if at - width < t <= at)
+
+
+class TradeFrequencyLimitRule(Rule):
+    """Trigger: an entry fill takes the count per rolling minute / hour / trading day above its
+    limit (counted by fill time).
+
+    Action: close the fill's symbol and start a cooldown lockout (a fill during it is flattened).
+    Release: timer — `cooldown_seconds` of the window (per-day: the daily reset); the longest
+    of the breached windows applies.
+    """
+
+    name = "trade_frequency_limit"
+    triggers = frozenset({Trigger.FILL})
+    params: TradeFrequencyLimit
+
+    def evaluate(self, ctx: RuleContext, event: TriggerEvent) -> list[Violation]:
+        """Cool down when an entry exceeds a frequency limit."""
+        if not isinstance(event, FillTrigger) or event.effect is None or not event.effect.opened:
+            return []
+        fill = event.fill
+        cooldown = {**DEFAULT_COOLDOWN, **self.params.cooldown_seconds}
+        breaches: list[tuple[str, int, int, LockoutEnd, datetime]] = []
+        for window, width in WINDOWS.items():
+            limit = getattr(self.params, window)
+            count = count_in_window(ctx.entry_times, fill.ts, width)
+            if limit is not None and count > limit:
+                until = ctx.now + timedelta(seconds=cooldown[window])
+                breaches.append((window, count, limit, LockoutEnd.TIME, until))
+        if self.params.per_day is not None:
+            day = ctx.calendar.day_of(fill.ts)
+            count = sum(1 for t in ctx.entry_times if ctx.calendar.day_of(t) == day)
+            if count > self.params.per_day:
+                until = ctx.calendar.next_reset(ctx.now)
+                limit = self.params.per_day
+                breaches.append(("per_day", count, limit, LockoutEnd.DAILY_RESET, until))
+        if not breaches:
+            return []
+        window, count, limit, end, until = max(breaches, key=lambda b: b[4])
+        reason = "; ".join(
+            f"{c} entries {w.replace('_', ' ')} exceed {n}" for w, c, n, *_ in breaches
+        )
+        trigger: dict[str, object] = {w: {"entries": c, "limit": n} for w, c, n, *_ in breaches}
+        trigger["fill"] = {"symbol": fill.symbol, "ts": fill.ts.isoformat()}
+        lockout = LockoutRequest(end, until, f"{reason} (cooldown from {window})")
+        actions = (Action(ActionKind.CLOSE, fill.symbol),)
+        return [Violation(self.name, ctx.account.account_id, reason, trigger, actions, lockout)]
