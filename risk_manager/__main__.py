@@ -26,12 +26,18 @@ def _parser() -> argparse.ArgumentParser:
     )
     run.add_argument("--config", type=Path, default=None, help="config file (default HOME/config)")
     run.add_argument("--port", type=int, default=None, help="API port; 0 picks a free one")
+    demo = commands.add_parser("demo", help="run a scripted trading session on the simulator")
+    demo.add_argument("--home", type=Path, default=None, help="home to use (default: a temp dir)")
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     """Parse arguments, run the daemon, return its exit code."""
     args = _parser().parse_args(argv)
+    if args.command == "demo":
+        from risk_manager.demo import run_demo
+
+        return run_demo(args.home)
     from risk_manager.daemon import Daemon  # heavy imports only once arguments are valid
 
     daemon = Daemon(args.home or default_home(), args.config, args.port)

@@ -27,10 +27,15 @@ from risk_manager.bus import EventBus
 from risk_manager.clock import Clock
 from risk_manager.config import Config, ConfigError, load_config
 from risk_manager.domain.money import ZERO
+from risk_manager.enforcement.engine import RiskEngine
+from risk_manager.enforcement.executor import Batch, Executor
+from risk_manager.enforcement.journal import pending_batches
 from risk_manager.paths import HomePaths
 from risk_manager.pipeline import Pipeline
 from risk_manager.reconcile import reconcile
 from risk_manager.runtime import Intake, Runtime
+from risk_manager.service.watchdog import LoopWatchdog, sd_notify
+from risk_manager.service.winconsole import ignore_logoff
 from risk_manager.state.ledger import AccountState, DayTotals
 from risk_manager.state.store import Store
 
@@ -103,6 +108,7 @@ class Daemon:
         self.config_path = config_path
         self.port_override = port
         self.runtime: Runtime | None = None
+        self.watchdog: LoopWatchdog | None = None
         self._tasks: list[asyncio.Task[None]] = []
 
     async def run(self) -> int:
@@ -128,6 +134,7 @@ class Daemon:
         _write_atomic(self.paths.pid_file, str(os.getpid()))
         _write_atomic(self.paths.url_file, url)
         logger.info("Daemon started (PID {}, API {})", os.getpid(), url)
+        sd_notify("READY=1")
         await runtime.stop_requested.wait()
         return await self._shutdown(server, serve)
 
@@ -150,22 +157,34 @@ class Daemon:
         store = Store(self.paths.database)
         broker = build_broker(config, self.paths, clock)
         bus = EventBus()
-        pipeline = Pipeline(store, config.trading_day.calendar(), broker.contract_spec, bus)
+        calendar = config.trading_day.calendar()
+        pipeline = Pipeline(store, calendar, broker.contract_spec, bus)
+        executor = Executor(broker, store, clock)
+        engine = RiskEngine(store, executor, calendar, broker.contract_spec, clock, bus)
+        engine.configure(config)
+        pipeline.hooks = engine
         self._load_accounts(config, store, pipeline, clock)
+        for account in pipeline.accounts.values():
+            engine.load_entries(account)
         intake = Intake()
         runtime = Runtime(
-            config, config_file, self.paths, clock, store, pipeline, broker, bus, intake, crashed
-        )
+            config, config_file, self.paths, clock, store, pipeline, broker, bus, intake,
+            engine, executor, crashed,
+        )  # fmt: skip
         self.runtime = runtime
 
         await broker.connect(intake.put)
         pipeline.connected = True
+        self._resume_enforcement(runtime)
         await reconcile(broker, pipeline, clock)
         pipeline.roll_day_if_due(clock.now())
         self._install_signal_handlers(runtime)
+        self.watchdog = LoopWatchdog(config.daemon.watchdog_seconds)
+        self.watchdog.start()
         self._tasks = [
             asyncio.create_task(self._consume(runtime), name="intake"),
             asyncio.create_task(self._housekeeping(runtime), name="housekeeping"),
+            asyncio.create_task(self.watchdog.beat(), name="watchdog"),
         ]
         psutil.Process().cpu_percent(None)  # prime the CPU meter health reads later
         sock = _bind(config.daemon.host, config.daemon.port)
@@ -197,6 +216,14 @@ class Daemon:
                     store.save_day(account_id, account.day)
                 pipeline.add_account(account)
 
+    def _resume_enforcement(self, runtime: Runtime) -> None:
+        """Re-run batches a crash interrupted; each step re-checks the broker before acting."""
+        for batch_id, account_id, steps in pending_batches(runtime.store.db):
+            logger.bind(account=account_id).warning(
+                "Resuming enforcement batch {} interrupted by the previous run", batch_id
+            )
+            runtime.executor.submit(Batch(batch_id, account_id, steps))
+
     def _install_signal_handlers(self, runtime: Runtime) -> None:
         loop = asyncio.get_running_loop()
 
@@ -209,6 +236,8 @@ class Daemon:
 
         if sys.platform == "win32":
             # NSSM stops a console app with Ctrl+C (SIGINT); Ctrl+Break arrives as SIGBREAK.
+            # A user logging off must never stop the service's console process.
+            ignore_logoff()
             for signum in (signal.SIGINT, signal.SIGBREAK):
                 signal.signal(signum, lambda s, _f: loop.call_soon_threadsafe(request_stop, s))
         else:
@@ -235,6 +264,7 @@ class Daemon:
         while True:
             await asyncio.sleep(1.0)
             runtime.pipeline.roll_day_if_due(runtime.clock.now())
+            runtime.engine.tick(runtime.pipeline.accounts.values())
             since_snapshot += 1.0
             if since_snapshot >= interval:
                 since_snapshot = 0.0
@@ -244,18 +274,23 @@ class Daemon:
         runtime = self.runtime
         assert runtime is not None
         logger.info("Daemon stopping")
+        sd_notify("STOPPING=1")
         server.should_exit = True
-        runtime.intake.open = False
-        await runtime.broker.close()
         try:
             async with asyncio.timeout(SHUTDOWN_BUDGET_SECONDS):
-                await runtime.intake.join()
+                # Drain queued events and finish in-flight enforcement, then stop intake.
+                await runtime.settle()
+                runtime.intake.open = False
+                await runtime.broker.close()
                 await serve
         except TimeoutError:
             logger.error("Shutdown budget exceeded; stopping with the committed state")
         for task in self._tasks:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
+        await runtime.executor.close()
+        if self.watchdog is not None:
+            self.watchdog.stop()
         runtime.pipeline.snapshot()
         runtime.store.close()
         for path in (self.paths.pid_file, self.paths.url_file, self.paths.running_marker):

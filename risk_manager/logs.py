@@ -8,6 +8,8 @@ from typing import TYPE_CHECKING
 
 from loguru import logger
 
+from risk_manager.service.winevent import report_critical
+
 if TYPE_CHECKING:
     from loguru import Logger, Record
 
@@ -44,6 +46,9 @@ def configure(logs_dir: Path, settings: LogConfig) -> None:
     logger.add(
         logs_dir / "error.log", level="ERROR", format=FILE_FORMAT, backtrace=False, **files
     )
+    if sys.platform == "win32":
+        # Critical events also reach the Windows Event Log (when pywin32 is installed).
+        logger.add(lambda message: report_critical(message.record["message"]), level="CRITICAL")
 
 
 def enforcement_logger(account_id: str) -> Logger:

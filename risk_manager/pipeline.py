@@ -86,6 +86,12 @@ class Pipeline:
         rolled = [a for a in self.accounts.values() if a.day.trading_day != today]
         if not rolled:
             return []
+        return self.reset_day(rolled, now)
+
+    def reset_day(self, accounts: list[AccountState], now: datetime) -> list[AccountState]:
+        """Zero the day for `accounts` (the daily reset, or an admin's forced reset)."""
+        today = self.calendar.day_of(now)
+        rolled = accounts
         with self.store.transaction():
             for account in rolled:
                 previous = account.day

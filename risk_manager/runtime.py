@@ -13,6 +13,8 @@ from risk_manager.bus import EventBus
 from risk_manager.clock import Clock
 from risk_manager.config.models import Config
 from risk_manager.domain.events import Event
+from risk_manager.enforcement.engine import RiskEngine
+from risk_manager.enforcement.executor import Executor
 from risk_manager.paths import HomePaths
 from risk_manager.pipeline import Pipeline
 from risk_manager.state.store import Store
@@ -45,6 +47,8 @@ class Runtime:
     broker: Broker
     bus: EventBus
     intake: Intake
+    engine: RiskEngine
+    executor: Executor
     previous_run_crashed: bool
     stop_requested: asyncio.Event = field(default_factory=asyncio.Event)
     started_monotonic: float = field(default_factory=time.monotonic)
@@ -59,9 +63,15 @@ class Runtime:
         return time.monotonic() - self.started_monotonic
 
     def is_locked(self, account_id: str) -> bool:
-        """Whether any lockout covers the account now."""
-        return False
+        """Whether the account holds any active lockout."""
+        return bool(self.engine.lockouts.active(account_id))
 
     def enforcement_failures(self) -> int:
-        """Enforcement actions that failed for good since start (escalated)."""
-        return 0
+        """Enforcement batches that failed for good since start (escalated)."""
+        return self.executor.failures
+
+    async def settle(self) -> None:
+        """Wait until queued events and the enforcement they caused have been carried out."""
+        await self.intake.join()
+        await self.executor.drain()
+        await self.intake.join()

@@ -13,7 +13,7 @@ from starlette.exceptions import HTTPException
 from risk_manager import __version__
 from risk_manager.api.envelope import ApiError, error_body
 from risk_manager.api.guards import GuardMiddleware
-from risk_manager.api.routers import public, sim
+from risk_manager.api.routers import public, risk, sim
 from risk_manager.runtime import Runtime
 
 DESCRIPTION = """
@@ -67,6 +67,7 @@ def create_app(runtime: Runtime) -> Any:
     app.state.runtime = runtime
     _install_error_handlers(app)
     app.include_router(public.router)
+    app.include_router(risk.router)
     if runtime.simulator is not None:
         app.include_router(sim.router)
     settings = runtime.config.daemon

@@ -16,7 +16,6 @@ from risk_manager.api.views import order_view
 from risk_manager.brokers.simulated.adapter import SimulatedBroker
 from risk_manager.brokers.simulated.exchange import SimOrderError
 from risk_manager.domain.events import OrderType, Side
-from risk_manager.runtime import Runtime
 
 router = APIRouter(prefix="/api/v1/sim", tags=["simulator"])
 
@@ -65,11 +64,6 @@ class Stall(Body):
     seconds: float = Field(gt=0, le=120)
 
 
-async def _settle(runtime: Runtime) -> None:
-    """Wait until the events the simulator just emitted have gone through the pipeline."""
-    await runtime.intake.join()
-
-
 @router.post("/accounts/{account_id}/orders", summary="Place an order as the trader would")
 async def place_order(
     body: SimOrder, account: AccountDep, sim: SimDep, runtime: RuntimeDep
@@ -82,7 +76,7 @@ async def place_order(
         )  # fmt: skip
     except (SimOrderError, ValueError) as error:
         raise ApiError(422, "order_rejected", str(error)) from None
-    await _settle(runtime)
+    await runtime.settle()
     return ok(order_view(order))
 
 
@@ -92,7 +86,7 @@ async def set_price(body: SimPrice, sim: SimDep, runtime: RuntimeDep) -> dict[st
         sim.set_price(body.symbol, body.price)
     except ValueError as error:
         raise ApiError(422, "bad_price", str(error)) from None
-    await _settle(runtime)
+    await runtime.settle()
     return ok({"symbol": body.symbol.upper(), "price": float(body.price)})
 
 
@@ -101,14 +95,14 @@ async def set_can_trade(
     body: CanTrade, account: AccountDep, sim: SimDep, runtime: RuntimeDep
 ) -> dict[str, Any]:
     sim.set_can_trade(account.account_id, body.can_trade)
-    await _settle(runtime)
+    await runtime.settle()
     return ok({"account_id": account.account_id, "can_trade": body.can_trade})
 
 
 @router.post("/connection", summary="Drop or restore the broker connection")
 async def set_connection(body: Connection, sim: SimDep, runtime: RuntimeDep) -> dict[str, Any]:
     sim.set_connected(body.connected)
-    await _settle(runtime)
+    await runtime.settle()
     return ok({"connected": body.connected})
 
 
@@ -118,7 +112,8 @@ async def set_clock(body: ClockSet, sim: SimDep, runtime: RuntimeDep) -> dict[st
         raise ApiError(422, "naive_time", "give the instant with a UTC offset, e.g. ...Z")
     runtime.clock.set_now(body.now)
     runtime.pipeline.roll_day_if_due(runtime.clock.now())
-    await _settle(runtime)
+    runtime.engine.tick(runtime.pipeline.accounts.values())
+    await runtime.settle()
     return ok({"now": runtime.clock.now().isoformat()})
 
 

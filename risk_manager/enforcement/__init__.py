@@ -1,0 +1,1 @@
+"""Lockouts, action planning and the executor that acts at the broker."""

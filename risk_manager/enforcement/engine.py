@@ -1,0 +1,336 @@
+"""The risk engine: runs the rules an event subscribes to, gates fills against lockouts, and
+turns violations into lockouts and enforcement batches committed with the event itself."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterable
+from datetime import datetime, timedelta
+
+from loguru import logger
+
+from risk_manager.bus import EventBus
+from risk_manager.clock import Clock
+from risk_manager.config.models import Config
+from risk_manager.domain.contracts import ContractSpec, symbol_root
+from risk_manager.domain.events import (
+    AccountUpdate,
+    ConnectionChange,
+    Event,
+    Fill,
+    OrderStatus,
+    OrderUpdate,
+)
+from risk_manager.domain.tradingday import TradingCalendar
+from risk_manager.enforcement import journal
+from risk_manager.enforcement.executor import Batch, Executor
+from risk_manager.enforcement.lockouts import Lockout, LockoutBook, lockout_view
+from risk_manager.enforcement.planner import plan_steps
+from risk_manager.enforcement.rule_state import RuleStateStore
+from risk_manager.rules.base import (
+    Action,
+    ActionKind,
+    DayEndTrigger,
+    FillTrigger,
+    LockoutEnd,
+    QuoteTrigger,
+    Rule,
+    RuleContext,
+    TickTrigger,
+    Trigger,
+    TriggerEvent,
+    Violation,
+)
+from risk_manager.rules.registry import build_rules
+from risk_manager.state.ledger import AccountState, FillEffect
+from risk_manager.state.store import Store
+
+_TRIGGER_OF: dict[type, Trigger] = {
+    FillTrigger: Trigger.FILL, QuoteTrigger: Trigger.QUOTE, OrderUpdate: Trigger.ORDER,
+    AccountUpdate: Trigger.ACCOUNT, ConnectionChange: Trigger.CONNECTION,
+    TickTrigger: Trigger.TICK, DayEndTrigger: Trigger.DAY_END,
+}  # fmt: skip
+
+
+class RiskEngine:
+    """Implements the pipeline's RiskHooks."""
+
+    def __init__(
+        self,
+        store: Store,
+        executor: Executor,
+        calendar: TradingCalendar,
+        spec_of: Callable[[str], ContractSpec],
+        clock: Clock,
+        bus: EventBus,
+    ) -> None:
+        self.store = store
+        self.executor = executor
+        self.calendar = calendar
+        self.spec_of = spec_of
+        self.clock = clock
+        self.bus = bus
+        self.lockouts = LockoutBook(store.db)
+        self.rule_state = RuleStateStore(store.db)
+        self.entry_times: dict[str, list[datetime]] = {}
+        self._rules: dict[str, dict[Trigger, list[Rule]]] = {}
+        self._outbox: list[Batch] = []
+        self._dirty: list[tuple[str, str, dict[str, object]]] = []
+
+    # -- configuration ----------------------------------------------------------------------
+
+    def configure(self, config: Config) -> None:
+        """Swap in the rules of every account at once (start-up and hot reload)."""
+        rules: dict[str, dict[Trigger, list[Rule]]] = {}
+        for account_id in config.accounts:
+            by_trigger: dict[Trigger, list[Rule]] = {trigger: [] for trigger in Trigger}
+            for rule in build_rules(config.profile_for(account_id)):
+                for trigger in rule.triggers:
+                    by_trigger[trigger].append(rule)
+            rules[account_id] = by_trigger
+        self._rules = rules
+        self._release_unblocked(config)
+
+    def _release_unblocked(self, config: Config) -> None:
+        now = self.clock.now()
+        with self.store.transaction():
+            for account_id in config.accounts:
+                blocks = config.profile_for(account_id).symbol_blocks
+                blocked = set(blocks.symbols) if blocks and blocks.enabled else set()
+                for lockout in self.lockouts.active(account_id):
+                    if lockout.end is LockoutEnd.CONFIG_CHANGE and lockout.symbol not in blocked:
+                        self.lockouts.end(lockout, "config change", now)
+
+    def rules_of(self, account_id: str) -> list[Rule]:
+        seen: dict[str, Rule] = {}
+        for rules in self._rules.get(account_id, {}).values():
+            for rule in rules:
+                seen.setdefault(rule.name, rule)
+        return list(seen.values())
+
+    def load_entries(self, account: AccountState) -> None:
+        """Rebuild today's entry-fill times from the store (after a restart)."""
+        rows = self.store.fills_of_day(account.account_id, account.day.trading_day)
+        self.entry_times[account.account_id] = [
+            datetime.fromisoformat(row["ts"]) for row in rows if row["opened"]
+        ]
+
+    # -- pipeline hooks ---------------------------------------------------------------------
+
+    def on_committed(self, event: Event, account: AccountState, effect: FillEffect | None) -> None:
+        """Inside the event's transaction: gate, evaluate, record lockouts and batches."""
+        now = self.clock.now()
+        violations: list[Violation] = []
+        trigger: TriggerEvent
+        if isinstance(event, Fill):
+            if effect is not None and effect.opened:
+                self.entry_times.setdefault(account.account_id, []).append(event.ts)
+            violations += self._gate_fill(event, account, now)
+            trigger = FillTrigger(event, effect)
+        elif isinstance(event, OrderUpdate):
+            violations += self._gate_order(event, account, now)
+            trigger = event
+        elif isinstance(event, AccountUpdate):
+            if event.can_trade:
+                self.lockouts.end_matching(
+                    account.account_id, {LockoutEnd.CAN_TRADE}, "canTrade restored", now
+                )
+            trigger = event
+        else:
+            trigger = event  # ConnectionChange
+        violations += self._evaluate(account, trigger, now)
+        self._flush_state()
+        self._enforce(account, violations, now)
+
+    def on_quote(self, symbol: str, accounts: Iterable[AccountState]) -> None:
+        """Evaluate quote rules; open a transaction only when something must be recorded."""
+        now = None
+        for account in accounts:
+            rules = self._rules.get(account.account_id, {}).get(Trigger.QUOTE)
+            if not rules:
+                continue
+            now = now or self.clock.now()
+            price = account.positions[symbol].last_price
+            assert price is not None  # the pipeline marked the position before calling us
+            violations = self._evaluate(account, QuoteTrigger(symbol, price), now, rules)
+            if violations or self._dirty:
+                with self.store.transaction():
+                    self._flush_state()
+                    self._enforce(account, violations, now)
+        self.after_commit()
+
+    def on_day_rolled(self, account: AccountState) -> None:
+        """Inside the reset transaction: end reset-bound lockouts, tell day-end rules."""
+        now = self.clock.now()
+        ended = self.lockouts.end_matching(
+            account.account_id, {LockoutEnd.DAILY_RESET}, "daily reset", now
+        )
+        for lockout in ended:
+            self.bus.publish("lockout_ended", {"account_id": account.account_id, "id": lockout.id})
+        self.entry_times[account.account_id] = []
+        day_end = DayEndTrigger(account.day.trading_day - timedelta(days=1), account.balance)
+        violations = self._evaluate(account, day_end, now)
+        self._flush_state()
+        self._enforce(account, violations, now)
+
+    def after_commit(self) -> None:
+        """Hand committed batches to the executor."""
+        if self._outbox:
+            batches, self._outbox = self._outbox, []
+            for batch in batches:
+                self.executor.submit(batch)
+
+    def tick(self, accounts: Iterable[AccountState]) -> None:
+        """Once a second: stamp expired lockouts, run timer rules."""
+        now = self.clock.now()
+        expired = self.lockouts.expired(now)
+        with self.store.transaction():
+            for lockout in expired:
+                self.lockouts.end(lockout, "expired", now)
+                self.bus.publish(
+                    "lockout_ended", {"account_id": lockout.account_id, "id": lockout.id}
+                )
+            for account in accounts:
+                rules = self._rules.get(account.account_id, {}).get(Trigger.TICK)
+                if rules:
+                    violations = self._evaluate(account, TickTrigger(), now, rules)
+                    self._flush_state()
+                    self._enforce(account, violations, now)
+        self.after_commit()
+
+    # -- admin actions (authenticated in the API; audited here) -------------------------------
+
+    def admin_flatten(self, account: AccountState) -> None:
+        """Flatten and cancel everything on the account at an admin's request."""
+        now = self.clock.now()
+        request = Violation(
+            "admin", account.account_id, "flatten requested by admin",
+            {"requested_at": now.isoformat()}, (Action(ActionKind.FLATTEN),),
+        )  # fmt: skip
+        with self.store.transaction():
+            self._enforce(account, [request], now)
+        self.after_commit()
+
+    def admin_unlock(self, account_id: str, lockout_id: int | None = None) -> list[Lockout]:
+        """End one lockout (or all of the account's) and leave an audit record."""
+        now = self.clock.now()
+        targets = [x for x in self.lockouts.active(account_id) if lockout_id in (None, x.id)]
+        with self.store.transaction():
+            for lockout in targets:
+                self.lockouts.end(lockout, "admin", now)
+            self.audit(account_id, "unlock", {"ended": [x.id for x in targets]}, now)
+        return targets
+
+    def audit(self, account_id: str, what: str, details: dict[str, object], now: datetime) -> None:
+        """Record an admin action in the enforcement log (caller may hold a transaction)."""
+        record = Violation(
+            "admin", account_id, f"admin {what}", details, (Action(ActionKind.ALERT),)
+        )
+        with self.store.transaction():
+            journal.open_batch(self.store.db, account_id, [record], [], now, status="done")
+        logger.bind(channel="enforcement", account=account_id).warning(
+            "Admin {}: {}", what, details
+        )
+
+    # -- internals --------------------------------------------------------------------------
+
+    def _gate_fill(self, fill: Fill, account: AccountState, now: datetime) -> list[Violation]:
+        lockout = self.lockouts.covering(account.account_id, symbol_root(fill.symbol), now)
+        if lockout is None:
+            return []
+        cancel_scope = None if lockout.symbol is None else fill.symbol
+        return [
+            Violation(
+                "lockout", account.account_id,
+                f"fill during lockout by {lockout.rule}: {lockout.reason}",
+                {"lockout_id": lockout.id, "fill": fill.event_id, "symbol": fill.symbol},
+                (Action(ActionKind.CLOSE, fill.symbol), Action(ActionKind.CANCEL, cancel_scope)),
+            )
+        ]  # fmt: skip
+
+    def _gate_order(
+        self, update: OrderUpdate, account: AccountState, now: datetime
+    ) -> list[Violation]:
+        order = update.order
+        if order.status is not OrderStatus.WORKING:
+            return []
+        lockout = self.lockouts.covering(account.account_id, symbol_root(order.symbol), now)
+        if lockout is None:
+            return []
+        return [
+            Violation(
+                "lockout", account.account_id,
+                f"order during lockout by {lockout.rule}: {lockout.reason}",
+                {"lockout_id": lockout.id, "order_id": order.order_id, "symbol": order.symbol},
+                (Action(ActionKind.CANCEL, order.symbol),),
+            )
+        ]  # fmt: skip
+
+    def _evaluate(
+        self,
+        account: AccountState,
+        event: TriggerEvent,
+        now: datetime,
+        rules: list[Rule] | None = None,
+    ) -> list[Violation]:
+        if rules is None:
+            rules = self._rules.get(account.account_id, {}).get(_TRIGGER_OF[type(event)], [])
+        if not rules:
+            return []
+        account_id = account.account_id
+        ctx = RuleContext(
+            account, now, self.calendar, self.spec_of, self.entry_times.get(account_id, []),
+            list(account.orders.values()), {}, self.lockouts.rules_locked(account_id),
+        )  # fmt: skip
+        violations: list[Violation] = []
+        for rule in rules:
+            state = ctx.rule_state = self.rule_state.get(account_id, rule.name)
+            before = json.dumps(state, sort_keys=True, default=str) if state else ""
+            violations += rule.evaluate(ctx, event)
+            if ctx.rule_state and json.dumps(ctx.rule_state, sort_keys=True, default=str) != before:
+                self._dirty.append((account_id, rule.name, ctx.rule_state))
+        return violations
+
+    def _flush_state(self) -> None:
+        """Write rule state changed by the last evaluation (caller holds the transaction)."""
+        for account_id, rule, state in self._dirty:
+            self.rule_state.put(account_id, rule, state)
+        self._dirty.clear()
+
+    def _enforce(self, account: AccountState, violations: list[Violation], now: datetime) -> None:
+        """Record lockouts and a pending batch (caller holds the transaction)."""
+        if not violations:
+            return
+        account_id = account.account_id
+        new_lockouts = []
+        for violation in violations:
+            if violation.lockout is not None:
+                lockout = self.lockouts.add(account_id, violation.rule, violation.lockout, now)
+                if lockout is not None:
+                    new_lockouts.append(lockout)
+        steps = plan_steps(violations, account, self.executor.busy(account_id))
+        alerts = [v for v in violations if any(a.kind is ActionKind.ALERT for a in v.actions)]
+        if not (steps or new_lockouts or alerts):
+            return  # the same breach again while its enforcement is still in flight
+        log = logger.bind(channel="enforcement", account=account_id)
+        for violation in violations:
+            level = "CRITICAL" if violation.critical else "WARNING"
+            log.log(level, "Violation {}: {} {}", violation.rule, violation.reason,
+                    violation.trigger)  # fmt: skip
+        status = "pending" if steps else "done"
+        batch_id = journal.open_batch(self.store.db, account_id, violations, steps, now, status)
+        if steps:
+            self._outbox.append(Batch(batch_id, account_id, steps))
+            self.executor.busy(account_id).update(step.key for step in steps)
+        self._publish(account_id, violations, new_lockouts, now)
+
+    def _publish(
+        self, account_id: str, violations: list[Violation], lockouts: list[Lockout], now: datetime
+    ) -> None:
+        if not self.bus.has_listeners:
+            return
+        for violation in violations:
+            self.bus.publish("violation", {"account_id": account_id, "rule": violation.rule,
+                                           "reason": violation.reason})  # fmt: skip
+        for lockout in lockouts:
+            self.bus.publish("lockout", lockout_view(lockout, now))

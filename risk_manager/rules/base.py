@@ -1,0 +1,141 @@
+"""What rules see and what they return: pure decisions, never I/O.
+
+A rule is a function of (trigger, account view, now) → violations. The enforcement engine alone
+turns violations into broker actions and lockout rows (STYLE: evaluate, then enforce).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+from enum import IntEnum, StrEnum
+from typing import Any, ClassVar
+
+from risk_manager.domain.contracts import ContractSpec
+from risk_manager.domain.events import AccountUpdate, ConnectionChange, Fill, Order, OrderUpdate
+from risk_manager.domain.tradingday import TradingCalendar
+from risk_manager.rules.params import RuleParams
+from risk_manager.state.ledger import AccountState, FillEffect
+
+
+class Trigger(StrEnum):
+    """What a rule subscribes to."""
+
+    FILL = "fill"  # a fill was booked (FillTrigger)
+    QUOTE = "quote"  # positions in a symbol were revalued (QuoteTrigger)
+    ORDER = "order"  # an order was placed, changed or ended (OrderUpdate)
+    ACCOUNT = "account"  # balance / canTrade changed (AccountUpdate)
+    CONNECTION = "connection"  # broker link up or down (ConnectionChange)
+    TICK = "tick"  # once a second: timers, session ends (TickTrigger)
+    DAY_END = "day_end"  # the trading day just ended (DayEndTrigger), before the counters reset
+
+
+class ActionKind(IntEnum):
+    """Broker actions, most severe first (SPEC §4 merge order)."""
+
+    FLATTEN = 0  # close every position and cancel every order
+    CLOSE = 1  # close one symbol's position (and cancel its orders)
+    REDUCE = 2  # partially close one symbol
+    CANCEL = 3  # cancel working orders (one symbol, or all when symbol is None)
+    PLACE_STOP = 4  # trade management: place a protective stop
+    MOVE_STOP = 5  # trade management: move an existing stop (only in the trader's favour)
+    ALERT = 6  # no broker action
+
+
+@dataclass(frozen=True, slots=True)
+class Action:
+    kind: ActionKind
+    symbol: str | None = None
+    quantity: int | None = None  # REDUCE: contracts to close; PLACE_STOP: stop size
+    order_id: str | None = None  # MOVE_STOP / CANCEL of one order
+    price: Decimal | None = None  # PLACE_STOP / MOVE_STOP: the stop price
+    side: int | None = None  # PLACE_STOP: +1 buy stop, -1 sell stop
+
+
+class LockoutEnd(StrEnum):
+    """How a lockout ends (SPEC §4)."""
+
+    TIME = "time"  # at `until`
+    DAILY_RESET = "daily_reset"  # at the trading day's reset
+    NEXT_SESSION = "next_session"  # at `until` = the next allowed session start
+    CAN_TRADE = "can_trade"  # when the broker reports canTrade again
+    CONFIG_CHANGE = "config_change"  # when the config no longer asks for it
+    NEVER = "never"  # permanent (trailing drawdown with permanent = true)
+
+
+@dataclass(frozen=True, slots=True)
+class LockoutRequest:
+    end: LockoutEnd
+    until: datetime | None  # the end instant for TIME / NEXT_SESSION / DAILY_RESET
+    reason: str
+    symbol: str | None = None  # a symbol root for a symbol-scoped lockout; None = account
+
+
+@dataclass(frozen=True, slots=True)
+class Violation:
+    rule: str
+    account_id: str
+    reason: str
+    trigger: dict[str, Any]  # the values that breached, for the enforcement log
+    actions: tuple[Action, ...] = ()
+    lockout: LockoutRequest | None = None
+    critical: bool = False  # alert at critical severity (e.g. canTrade lost)
+
+
+@dataclass(frozen=True, slots=True)
+class FillTrigger:
+    fill: Fill
+    effect: FillEffect | None  # None for a voided fill
+
+
+@dataclass(frozen=True, slots=True)
+class QuoteTrigger:
+    symbol: str
+    price: Decimal
+
+
+@dataclass(frozen=True, slots=True)
+class TickTrigger:
+    pass
+
+
+@dataclass(frozen=True, slots=True)
+class DayEndTrigger:
+    """Sent before counters reset; `balance` is the end-of-day balance."""
+
+    ended_day: Any
+    balance: Decimal
+
+
+Event = FillTrigger | QuoteTrigger | OrderUpdate | AccountUpdate | ConnectionChange | TickTrigger
+TriggerEvent = Event | DayEndTrigger
+
+
+@dataclass(slots=True)
+class RuleContext:
+    """The read-only world a rule evaluates against (plus its own small persisted state)."""
+
+    account: AccountState
+    now: datetime
+    calendar: TradingCalendar
+    spec_of: Callable[[str], ContractSpec]
+    entry_times: list[datetime]  # today's entry fills (opening or adding), oldest first
+    working_orders: list[Order]
+    rule_state: dict[str, Any] = field(default_factory=dict)  # persisted per account and rule
+    active_lockouts: frozenset[str] = frozenset()  # rule names with an active lockout
+
+
+class Rule:
+    """Base class: a rule holds its validated params and answers the triggers it subscribes to."""
+
+    name: ClassVar[str]
+    triggers: ClassVar[frozenset[Trigger]]
+
+    def __init__(self, params: RuleParams) -> None:
+        self.params = params
+
+    def evaluate(self, ctx: RuleContext, event: TriggerEvent) -> list[Violation]:
+        """Violations this event causes (empty when none)."""
+        raise NotImplementedError
