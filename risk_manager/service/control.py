@@ -89,8 +89,8 @@ def read_pid(paths: HomePaths) -> int | None:
 
 
 def resolve_url(paths: HomePaths, url: str | None = None) -> str:
-    """The API base URL: explicit, then state/daemon.url, then $RISK_MANAGER_URL, then default."""
-    found = url or _read_text(paths.url_file) or os.environ.get(URL_ENV) or DEFAULT_URL
+    """The API base URL: explicit, $RISK_MANAGER_URL, state/daemon.url, default (as the CLIs)."""
+    found = url or os.environ.get(URL_ENV) or _read_text(paths.url_file) or DEFAULT_URL
     return found.rstrip("/")
 
 

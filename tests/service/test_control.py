@@ -21,7 +21,8 @@ pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="POSIX backgroun
 
 
 @pytest.fixture
-def home(tmp_path: Path) -> Iterator[Path]:
+def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    monkeypatch.delenv(control.URL_ENV, raising=False)
     home = tmp_path / "home"
     yield home
     pid = control.read_pid(HomePaths(home))
@@ -106,15 +107,15 @@ def test_read_pid_ignores_a_process_younger_than_the_pid_file(tmp_path: Path) ->
     assert control.read_pid(paths) is None
 
 
-def test_resolve_url_prefers_explicit_then_file_then_env(
+def test_resolve_url_prefers_explicit_then_env_then_file(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     paths = HomePaths(tmp_path)
     monkeypatch.delenv(control.URL_ENV, raising=False)
     assert control.resolve_url(paths) == control.DEFAULT_URL
-    monkeypatch.setenv(control.URL_ENV, "http://127.0.0.1:7000/")
-    assert control.resolve_url(paths) == "http://127.0.0.1:7000"
     paths.state_dir.mkdir()
     paths.url_file.write_text("http://127.0.0.1:6000\n")
     assert control.resolve_url(paths) == "http://127.0.0.1:6000"
+    monkeypatch.setenv(control.URL_ENV, "http://127.0.0.1:7000/")
+    assert control.resolve_url(paths) == "http://127.0.0.1:7000"
     assert control.resolve_url(paths, "http://127.0.0.1:5000") == "http://127.0.0.1:5000"

@@ -13,7 +13,10 @@ from tests.daemon_process import write_config
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="POSIX background process")
 
 
-def test_real_daemon_starts_detached_answers_health_and_stops_cleanly(tmp_path: Path) -> None:
+def test_real_daemon_starts_detached_answers_health_and_stops_cleanly(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv(control.URL_ENV, raising=False)
     home = tmp_path / "home"
     write_config(home)  # simulated broker on a free port
     started = control.start(home, timeout=30)
