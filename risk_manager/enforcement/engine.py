@@ -18,6 +18,7 @@ from risk_manager.domain.events import (
     ConnectionChange,
     Event,
     Fill,
+    Order,
     OrderStatus,
     OrderUpdate,
 )
@@ -125,7 +126,10 @@ class RiskEngine:
         if isinstance(event, Fill):
             if effect is not None and effect.opened:
                 self.entry_times.setdefault(account.account_id, []).append(event.ts)
-            violations += self._gate_fill(event, account, now)
+            if effect is not None and effect.opened:
+                # Only exposure-adding fills are gated: a closing fill (the trader's own, or
+                # one of our flattens) leaves less to enforce, never more.
+                violations += self._gate_fill(event, account, now)
             trigger = FillTrigger(event, effect)
         elif isinstance(event, OrderUpdate):
             violations += self._gate_order(event, account, now)
@@ -252,8 +256,8 @@ class RiskEngine:
         self, update: OrderUpdate, account: AccountState, now: datetime
     ) -> list[Violation]:
         order = update.order
-        if order.status is not OrderStatus.WORKING:
-            return []
+        if order.status is not OrderStatus.WORKING or _reduces_exposure(order, account):
+            return []  # closing orders (ours or the trader's) and protective stops may stand
         lockout = self.lockouts.covering(account.account_id, symbol_root(order.symbol), now)
         if lockout is None:
             return []
@@ -334,3 +338,10 @@ class RiskEngine:
                                            "reason": violation.reason})  # fmt: skip
         for lockout in lockouts:
             self.bus.publish("lockout", lockout_view(lockout, now))
+
+
+def _reduces_exposure(order: Order, account: AccountState) -> bool:
+    position = account.positions.get(order.symbol)
+    if position is None:
+        return False
+    return (position.size > 0) != (order.side > 0) and order.quantity <= abs(position.size)
