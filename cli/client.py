@@ -1,0 +1,185 @@
+"""The HTTP client of both CLIs: finds the daemon, unwraps envelopes, raises typed errors."""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Annotated, Any
+
+import httpx
+import typer
+
+from cli.exit_codes import CliError, ExitCode
+from risk_manager.paths import HomePaths, default_home
+
+URL_ENV = "RISK_MANAGER_URL"
+DEFAULT_URL = "http://127.0.0.1:5555"
+API = "/api/v1"
+TIMEOUT = 10.0
+
+UrlOption = Annotated[
+    str | None,
+    typer.Option(
+        "--url",
+        envvar=URL_ENV,
+        show_envvar=True,
+        help="Daemon API base URL (default: the home's state/daemon.url, else "
+        + DEFAULT_URL
+        + ").",
+    ),
+]
+
+
+class DaemonDown(CliError):
+    """Nothing answered at the URL (refused, timed out, no route)."""
+
+    def __init__(self, url: str) -> None:
+        super().__init__(
+            f"daemon not running at {url} — start it with `risk-admin start` or check --url",
+            ExitCode.NOT_RUNNING,
+        )
+        self.url = url
+
+
+class ApiFailure(CliError):
+    """The daemon answered with an error envelope (or something that is not one)."""
+
+    def __init__(
+        self, code: str, message: str, details: Any = None, status: int = 0, path: str = ""
+    ) -> None:
+        super().__init__(message, _exit_code(status, code, path))
+        self.code = code
+        self.details = details
+        self.status = status
+
+
+def _exit_code(status: int, code: str, path: str) -> ExitCode:
+    if status in (401, 429) or code in ("unauthorized", "auth_failed", "auth_locked"):
+        return ExitCode.AUTH_FAILED
+    if status == 404:
+        return ExitCode.NOT_FOUND
+    if status == 422 and path.endswith("/admin/config"):
+        return ExitCode.INVALID_CONFIG
+    if status in (400, 413, 422):
+        return ExitCode.USAGE
+    return ExitCode.FAILED
+
+
+def read_url_file(home: Path | None) -> str | None:
+    """The URL the running daemon wrote into its home, if readable."""
+    try:
+        text = HomePaths(home or default_home()).url_file.read_text(encoding="utf-8").strip()
+    except OSError:  # no daemon has run under this home, or the trader may not read it
+        return None
+    return text or None
+
+
+def resolve_url(url: str | None = None, home: Path | None = None) -> str:
+    """--url, else $RISK_MANAGER_URL, else the home's state/daemon.url, else the default."""
+    found = url or os.environ.get(URL_ENV) or read_url_file(home) or DEFAULT_URL
+    return found.rstrip("/")
+
+
+def unwrap(response: httpx.Response) -> Any:
+    """The `data` of a success envelope; ApiFailure for anything else."""
+    path = response.request.url.path if response.request else ""
+    try:
+        body = response.json()
+    except ValueError:
+        body = None
+    if isinstance(body, dict) and body.get("status") == "success":
+        return body.get("data")
+    error = body.get("error") if isinstance(body, dict) else None
+    if isinstance(error, dict):
+        message = str(error.get("message") or error.get("code") or "request failed")
+        if response.status_code == 429 and (retry := response.headers.get("Retry-After")):
+            message += f" (retry after {retry} s)"
+        code = str(error.get("code") or "error")
+        raise ApiFailure(code, message, error.get("details"), response.status_code, path)
+    raise ApiFailure(
+        "bad_reply",
+        f"unexpected reply from daemon (HTTP {response.status_code})",
+        None,
+        response.status_code,
+        path,
+    )
+
+
+class Client:
+    """Talks to one daemon; every method returns unwrapped `data`."""
+
+    def __init__(
+        self, url: str | None = None, *, home: Path | None = None, timeout: float = TIMEOUT
+    ) -> None:
+        self.url = resolve_url(url, home)
+        # trust_env=False: an HTTP proxy from the environment must never see loopback traffic.
+        self.http = httpx.Client(base_url=self.url, timeout=timeout, trust_env=False)
+        self.token: str | None = None
+
+    def __enter__(self) -> Client:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.http.close()
+
+    def _headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.token}"} if self.token else {}
+
+    def request(self, method: str, path: str, **kwargs: Any) -> Any:
+        """Send one request under /api/v1 and unwrap the envelope."""
+        try:
+            response = self.http.request(method, API + path, headers=self._headers(), **kwargs)
+        except httpx.TransportError as exc:
+            raise DaemonDown(self.url) from exc
+        return unwrap(response)
+
+    def get(self, path: str, **params: Any) -> Any:
+        """GET with query parameters (None values dropped)."""
+        query = {k: v for k, v in params.items() if v is not None}
+        return self.request("GET", path, params=query)
+
+    def post(self, path: str, body: dict[str, Any] | None = None) -> Any:
+        """POST a JSON body."""
+        return self.request("POST", path, json=body or {})
+
+    def put_text(self, path: str, text: str, content_type: str) -> Any:
+        """PUT a text body with the given content type."""
+        headers = {"Content-Type": content_type}
+        return self.request("PUT", path, content=text.encode("utf-8"), headers=headers)
+
+    def events(self, read_timeout: float = 60.0) -> Iterator[tuple[str, Any]]:
+        """Server-Sent Events from /events as (type, data); ends when the stream closes."""
+        timeout = httpx.Timeout(TIMEOUT, read=read_timeout)
+        try:
+            with self.http.stream("GET", API + "/events", timeout=timeout) as response:
+                if response.status_code != 200:
+                    response.read()
+                    unwrap(response)
+                yield from parse_sse(response.iter_lines())
+        except httpx.TransportError as exc:
+            raise DaemonDown(self.url) from exc
+
+
+def parse_sse(lines: Iterator[str]) -> Iterator[tuple[str, Any]]:
+    """Group `event:`/`data:` lines into messages; comments (keep-alives) are skipped."""
+    kind, data = "message", []
+    for line in lines:
+        if not line:
+            if data:
+                text = "\n".join(data)
+                try:
+                    yield kind, json.loads(text)
+                except ValueError:
+                    yield kind, text
+            kind, data = "message", []
+        elif line.startswith(":"):
+            continue
+        else:
+            field, _, value = line.partition(":")
+            value = value.removeprefix(" ")
+            if field == "event":
+                kind = value
+            elif field == "data":
+                data.append(value)
