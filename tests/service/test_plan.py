@@ -25,9 +25,7 @@ def inputs() -> plan.ServiceInputs:
 
 
 def nssm_settings(steps: list[plan.Step]) -> dict[str, tuple[str, ...]]:
-    return {
-        s.argv[3]: s.argv[4:] for s in steps if s.argv[0] == str(NSSM) and s.argv[1] == "set"
-    }
+    return {s.argv[3]: s.argv[4:] for s in steps if s.argv[0] == str(NSSM) and s.argv[1] == "set"}
 
 
 # --- quoting -------------------------------------------------------------------------------
@@ -132,7 +130,8 @@ def test_install_sc_failure_uses_separate_value_arguments(inputs: plan.ServiceIn
     assert ("sc", "failureflag", "RiskManagerDaemon", "1") in sc_steps
     failure = next(s for s in steps if s.argv[1] == "failure")
     assert failure.cmdline == (
-        "sc failure RiskManagerDaemon reset= 3600 actions= restart/10000/restart/30000/restart/60000"
+        "sc failure RiskManagerDaemon reset= 3600 actions= "
+        "restart/10000/restart/30000/restart/60000"
     )
 
 
