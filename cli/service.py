@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import json
 import sys
-from enum import IntEnum
 from pathlib import Path, PureWindowsPath
 from typing import Annotated, Any, NoReturn
 
 import typer
 from rich.console import Console
 
+from cli.exit_codes import ExitCode
 from risk_manager.paths import default_home
 from risk_manager.service import control, nssm, plan, runner
 from risk_manager.service.errors import (
@@ -20,21 +20,6 @@ from risk_manager.service.errors import (
     NotInstalledError,
     NotRunningError,
 )
-
-
-class ExitCode(IntEnum):
-    OK = 0
-    FAILED = 1
-    USAGE = 2
-    NOT_RUNNING = 3
-    NOT_ELEVATED = 4
-    NSSM_NOT_FOUND = 5
-    WINDOWS_ONLY = 6
-    TIMEOUT = 7
-    NOT_INSTALLED = 8
-    UNHEALTHY = 9
-    ABORTED = 10
-
 
 EXIT_CODES_HELP = (
     "Exit codes: 0 ok, 1 a command failed, 2 bad usage, 3 daemon not running, "
