@@ -294,6 +294,7 @@ def watch(
         model.load(client)  # fail fast (exit 3) when the daemon is down
         base = client.url
     if once or as_json:
+        model.stream = "snapshot"
         if as_json:
             emit_json(model.view())
         else:
