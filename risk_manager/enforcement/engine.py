@@ -3,7 +3,6 @@ turns violations into lockouts and enforcement batches committed with the event 
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta
 
@@ -288,10 +287,13 @@ class RiskEngine:
         )  # fmt: skip
         violations: list[Violation] = []
         for rule in rules:
-            state = ctx.rule_state = self.rule_state.get(account_id, rule.name)
-            before = json.dumps(state, sort_keys=True, default=str) if state else ""
+            if not rule.stateful:
+                violations += rule.evaluate(ctx, event)
+                continue
+            ctx.rule_state = self.rule_state.get(account_id, rule.name)
+            ctx.state_changed = False
             violations += rule.evaluate(ctx, event)
-            if ctx.rule_state and json.dumps(ctx.rule_state, sort_keys=True, default=str) != before:
+            if ctx.state_changed:
                 self._dirty.append((account_id, rule.name, ctx.rule_state))
         return violations
 
@@ -345,3 +347,4 @@ def _reduces_exposure(order: Order, account: AccountState) -> bool:
     if position is None:
         return False
     return (position.size > 0) != (order.side > 0) and order.quantity <= abs(position.size)
+

@@ -125,13 +125,15 @@ class RuleContext:
     working_orders: list[Order]
     rule_state: dict[str, Any] = field(default_factory=dict)  # persisted per account and rule
     active_lockouts: frozenset[str] = frozenset()  # rule names with an active lockout
+    state_changed: bool = False  # a stateful rule sets this after changing rule_state
 
 
 class Rule:
     """Base class: a rule holds its validated params and answers the triggers it subscribes to."""
 
     name: ClassVar[str]
-    triggers: ClassVar[frozenset[Trigger]]
+    triggers: frozenset[Trigger]  # a class default; a rule may narrow it per instance
+    stateful: ClassVar[bool] = False  # True when evaluate() reads or writes ctx.rule_state
 
     def __init__(self, params: RuleParams) -> None:
         self.params = params

@@ -34,7 +34,7 @@ class DailyRealizedLossRule(Rule):
         super().__init__(params)
         # Quotes only matter when open PnL counts; subscribing otherwise would waste every quote.
         kinds = {Trigger.FILL, Trigger.QUOTE} if params.include_unrealized else {Trigger.FILL}
-        self.triggers = frozenset(kinds)  # type: ignore[misc]
+        self.triggers = frozenset(kinds)
 
     def evaluate(self, ctx: RuleContext, event: TriggerEvent) -> list[Violation]:
         """Flatten and lock out once the day's loss reaches the limit."""

@@ -41,6 +41,7 @@ class NoStopLossGraceRule(Rule):
     """
 
     name = "no_stop_loss_grace"
+    stateful = True
     triggers = frozenset({Trigger.TICK, Trigger.FILL, Trigger.ORDER})
     params: NoStopLossGrace
 
@@ -59,6 +60,7 @@ class NoStopLossGraceRule(Rule):
             position = unprotected.get(symbol)
             if position is None or asked[symbol][0] != position.opened_at.isoformat():
                 del asked[symbol]  # flat, protected, or a new position since
+                ctx.state_changed = True
         if not isinstance(event, TickTrigger):
             return []
         violations = []
@@ -67,6 +69,7 @@ class NoStopLossGraceRule(Rule):
             if age <= grace or self._recently_asked(asked.get(symbol), ctx.now, grace):
                 continue
             asked[symbol] = [position.opened_at.isoformat(), ctx.now.isoformat()]
+            ctx.state_changed = True
             reason = (
                 f"{symbol} position ({position.size:+d}) has had no protective stop for "
                 f"{int(age.total_seconds())} s (grace {self.params.grace_seconds} s)"

@@ -57,6 +57,7 @@ class TradeManagementRule(Rule):
     """
 
     name = "trade_management"
+    stateful = True
     triggers = frozenset({Trigger.QUOTE})
     params: TradeManagement
 
@@ -68,6 +69,7 @@ class TradeManagementRule(Rule):
         asked: dict[str, dict[str, str]] = ctx.rule_state.setdefault("asked", {})
         for symbol in [s for s in asked if s not in ctx.account.positions]:
             del asked[symbol]
+            ctx.state_changed = True
         position = ctx.account.positions.get(event.symbol)
         if position is None:
             return []
@@ -100,6 +102,7 @@ class TradeManagementRule(Rule):
         asked[event.symbol] = {
             "opened_at": opened, "stop": str(stop), "kind": kind, "at": ctx.now.isoformat(),
         }  # fmt: skip
+        ctx.state_changed = True
         ticks = (event.price - position.avg_price) / position.spec.tick_size * sign
         reason = (
             f"{event.symbol} ({position.size:+d}) is {ticks:.0f} ticks in profit: {verb} {stop}"

@@ -37,6 +37,7 @@ class TrailingDrawdownRule(Rule):
     """
 
     name = "trailing_drawdown"
+    stateful = True
     params: TrailingDrawdown
 
     def __init__(self, params: TrailingDrawdown) -> None:
@@ -45,7 +46,7 @@ class TrailingDrawdownRule(Rule):
         kinds = {Trigger.ACCOUNT, Trigger.DAY_END}
         if params.mode == "intraday":
             kinds.add(Trigger.QUOTE)
-        self.triggers = frozenset(kinds)  # type: ignore[misc]
+        self.triggers = frozenset(kinds)
 
     def evaluate(self, ctx: RuleContext, event: TriggerEvent) -> list[Violation]:
         """Raise the high-water mark, then flatten and lock out at or below the floor."""
@@ -59,9 +60,10 @@ class TrailingDrawdownRule(Rule):
         else:
             return []
         high_water = Decimal(ctx.rule_state.get("high_water", self.params.starting_balance))
-        if isinstance(event, DayEndTrigger) or intraday:
-            high_water = max(high_water, equity)
+        if (isinstance(event, DayEndTrigger) or intraday) and equity > high_water:
+            high_water = equity
             ctx.rule_state["high_water"] = str(high_water)
+            ctx.state_changed = True
         floor = drawdown_floor(high_water, self.params.max_loss, self.params.starting_balance)
         if equity > floor or self.name in ctx.active_lockouts:
             return []

@@ -1,0 +1,1 @@
+"""Benchmarks: `python -m benchmarks` prints one JSON document of measured numbers."""
