@@ -69,7 +69,9 @@ def ensure_config(paths: HomePaths, config_path: Path | None) -> Path:
 
 def _bind(host: str, port: int) -> socket.socket:
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_STREAM)
+    # IPPROTO_TCP explicitly: asyncio enables TCP_NODELAY on accepted sockets only when the
+    # protocol says TCP, and without it keep-alive responses stall ~40 ms on delayed ACKs.
+    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     if sys.platform == "win32":
         # Windows' SO_REUSEADDR would let another process steal the port.
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_EXCLUSIVEADDRUSE, 1)
@@ -269,6 +271,7 @@ class Daemon:
             if since_snapshot >= interval:
                 since_snapshot = 0.0
                 runtime.pipeline.snapshot()
+            await asyncio.to_thread(runtime.store.checkpoint)
 
     async def _shutdown(self, server: _Server, serve: asyncio.Task[None]) -> int:
         runtime = self.runtime

@@ -3,6 +3,7 @@ turns violations into lockouts and enforcement batches committed with the event 
 
 from __future__ import annotations
 
+from bisect import insort
 from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta
 
@@ -124,7 +125,8 @@ class RiskEngine:
         trigger: TriggerEvent
         if isinstance(event, Fill):
             if effect is not None and effect.opened:
-                self.entry_times.setdefault(account.account_id, []).append(event.ts)
+                # Kept sorted: rules count entries in time windows by bisection.
+                insort(self.entry_times.setdefault(account.account_id, []), event.ts)
             if effect is not None and effect.opened:
                 # Only exposure-adding fills are gated: a closing fill (the trader's own, or
                 # one of our flattens) leaves less to enforce, never more.

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from datetime import datetime, timedelta
 
 from risk_manager.rules.base import (
@@ -23,8 +24,8 @@ WINDOWS = {"per_minute": timedelta(minutes=1), "per_hour": timedelta(hours=1)}
 
 
 def count_in_window(times: list[datetime], at: datetime, width: timedelta) -> int:
-    """Entries in the rolling window (at − width, at]."""
-    return sum(1 for t in times if at - width < t <= at)
+    """Entries in the rolling window (at − width, at]; `times` is sorted (the engine keeps it)."""
+    return bisect_right(times, at) - bisect_right(times, at - width)
 
 
 class TradeFrequencyLimitRule(Rule):
@@ -55,7 +56,8 @@ class TradeFrequencyLimitRule(Rule):
                 breaches.append((window, count, limit, LockoutEnd.TIME, until))
         if self.params.per_day is not None:
             day = ctx.calendar.day_of(fill.ts)
-            count = sum(1 for t in ctx.entry_times if ctx.calendar.day_of(t) == day)
+            day_start = ctx.calendar.reset_at(day - timedelta(days=1))
+            count = count_in_window(ctx.entry_times, fill.ts, fill.ts - day_start)
             if count > self.params.per_day:
                 until = ctx.calendar.next_reset(ctx.now)
                 limit = self.params.per_day

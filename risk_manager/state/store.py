@@ -42,6 +42,11 @@ class Store:
         self.db.execute("PRAGMA journal_mode=WAL")
         # NORMAL in WAL mode survives a process crash (kill -9) with every commit intact.
         self.db.execute(f"PRAGMA synchronous={synchronous}")
+        # Checkpoints copy the WAL into the database file; done automatically they land on
+        # whichever commit crosses the threshold, i.e. on the event path. `checkpoint()` does
+        # them from a second connection, off the loop thread (WAL lets it run beside writes).
+        self.db.execute("PRAGMA wal_autocheckpoint=0")
+        self._checkpointer = sqlite3.connect(path, check_same_thread=False)
         self._depth = 0
         self.migrate()
 
@@ -76,7 +81,13 @@ class Store:
         finally:
             self._depth = 0
 
+    def checkpoint(self) -> None:
+        """Move committed WAL pages into the database file (call from a worker thread)."""
+        self._checkpointer.execute("PRAGMA wal_checkpoint(PASSIVE)")
+
     def close(self) -> None:
+        self._checkpointer.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        self._checkpointer.close()
         self.db.close()
 
     # -- events ---------------------------------------------------------------------------
