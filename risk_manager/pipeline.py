@@ -67,8 +67,9 @@ class Pipeline:
         self.connected = False
         self._holders: dict[str, set[str]] = defaultdict(set)  # symbol → accounts holding it
         self._next_reset: datetime | None = None
-        self.applied = 0
-        self.duplicates = 0
+        self.applied = 0  # non-quote events applied
+        self.duplicates = 0  # events ignored because their id was applied before
+        self.quotes = 0
 
     # -- set-up ---------------------------------------------------------------------------
 
@@ -130,6 +131,7 @@ class Pipeline:
         if price is None:
             return
         symbol = quote.symbol
+        self.quotes += 1
         self.prices[symbol] = price
         self.quote_times[symbol] = quote.ts
         holders = self._holders.get(symbol)

@@ -47,6 +47,11 @@ def status(runtime: RuntimeDep) -> dict[str, Any]:
             "now": now.isoformat(),
             "trading_day": str(pipeline.calendar.day_of(now)),
             "next_reset": pipeline.calendar.next_reset(now).isoformat(),
+            "events": {
+                "applied": pipeline.applied,
+                "duplicates": pipeline.duplicates,
+                "quotes": pipeline.quotes,
+            },
             "accounts": accounts,
         }
     )

@@ -13,7 +13,7 @@ class SimulatedBrokerConfig(BaseModel):
 
     market: Literal["random_walk", "manual"] = "random_walk"
     seed: int = 7
-    tick_interval_ms: int = Field(1000, ge=10, le=60_000)
+    tick_interval_ms: int = Field(1000, ge=1, le=60_000)
     starting_balance: Decimal = Field(Decimal("50000"), gt=0)
     symbols: tuple[str, ...] = ("MNQ", "ES")
     prices: dict[str, Decimal] = Field(default_factory=dict)
