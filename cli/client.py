@@ -94,6 +94,10 @@ def unwrap(response: httpx.Response) -> Any:
     error = body.get("error") if isinstance(body, dict) else None
     if isinstance(error, dict):
         message = str(error.get("message") or error.get("code") or "request failed")
+        if error.get("code") in ("not_found", "method_not_allowed"):
+            # No such route: an older daemon, or a wrong --url pointing at another server.
+            method = response.request.method
+            message = f"no route {method} {path} (daemon too old, or --url points elsewhere)"
         if response.status_code == 429 and (retry := response.headers.get("Retry-After")):
             message += f" (retry after {retry} s)"
         code = str(error.get("code") or "error")
