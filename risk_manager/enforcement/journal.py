@@ -20,6 +20,15 @@ def _dumps(value: Any) -> str:
     return json.dumps(value, default=str, separators=(",", ":"))
 
 
+def _triggers(violations: list[Violation]) -> dict[str, Any]:
+    """Trigger values by rule; a rule that breached several times (e.g. one per position in a
+    tick) keeps all of them, as a list, instead of the last overwriting the others."""
+    by_rule: dict[str, list[dict[str, Any]]] = {}
+    for violation in violations:
+        by_rule.setdefault(violation.rule, []).append(violation.trigger)
+    return {rule: found[0] if len(found) == 1 else found for rule, found in by_rule.items()}
+
+
 def open_batch(
     db: sqlite3.Connection,
     account_id: str,
@@ -36,7 +45,7 @@ def open_batch(
         (
             now.isoformat(), account_id, rules[0], _dumps(rules),
             "; ".join(v.reason for v in violations),
-            _dumps({v.rule: v.trigger for v in violations}),
+            _dumps(_triggers(violations)),
             _dumps([s.to_json() for s in steps]), status,
         ),
     )  # fmt: skip
