@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import sqlite3
 import time
 from collections.abc import Callable
+from contextlib import closing
 from datetime import datetime
 from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
@@ -87,3 +89,30 @@ def wait_for(
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out after {timeout} s waiting for {what}")
         time.sleep(interval)
+
+
+def broker_positions(daemon: DaemonProcess) -> dict[str, int]:
+    """What the simulated broker itself holds (its own SQLite file, opened read-only)."""
+    with closing(_sim_db(daemon)) as db:
+        rows = db.execute(
+            "SELECT symbol, size FROM positions WHERE account_id = 'SIM-1' AND size != 0"
+        ).fetchall()
+    return dict(rows)
+
+
+def broker_orders(daemon: DaemonProcess) -> list[tuple[str, str, str, float | None]]:
+    """The simulator's working orders: (symbol, side, type, stop price), oldest first."""
+    with closing(_sim_db(daemon)) as db:
+        rows = db.execute(
+            "SELECT symbol, side, type, stop_price FROM orders"
+            " WHERE account_id = 'SIM-1' AND status = 'working' ORDER BY order_id"
+        ).fetchall()
+    return [
+        (s, "buy" if side > 0 else "sell", kind, None if stop is None else float(stop))
+        for s, side, kind, stop in rows
+    ]
+
+
+def _sim_db(daemon: DaemonProcess) -> sqlite3.Connection:
+    path = daemon.home / "state" / "simulator.sqlite3"
+    return sqlite3.connect(f"{path.as_uri()}?mode=ro", uri=True)
