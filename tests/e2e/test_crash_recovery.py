@@ -35,8 +35,9 @@ from tests.e2e.conftest import (
     wait_for,
 )
 
-# Kill offsets after the request is on the wire: a sweep in 0.5 ms steps, then a late one.
-SWEEP_MS = (*(step / 2 for step in range(17)), 20.0)
+# Kill offsets after the request is on the wire: a sweep in 0.5 ms steps, then coarser ones for
+# slower machines; the sweeps stop early once the window they are after has been hit.
+SWEEP_MS = (*(step / 2 for step in range(17)), 10.0, 12.0, 15.0, 20.0)
 ORDERS = "/api/v1/sim/accounts/SIM-1/orders"
 
 

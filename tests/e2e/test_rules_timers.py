@@ -132,7 +132,7 @@ def test_no_stop_loss_grace_when_no_stop_within_grace_then_closed_after_a_second
     wait_for(lambda: positions(daemon) == {}, timeout=3.5, what="the unprotected close")
     waited = time.monotonic() - opened
 
-    assert 1.0 <= waited < 2.6
+    assert 1.0 <= waited < 2.8  # past the 1 s grace, at the next once-a-second tick
     record = record_of(daemon, "no_stop_loss_grace")
     assert record["steps"] == [{"kind": "close", "symbol": "MNQ"}]
     assert record["trigger"]["no_stop_loss_grace"]["grace_seconds"] == 1
