@@ -350,31 +350,33 @@ def config_reload(
 LogFile = Literal["system", "enforcement", "error"]
 
 
-def tail(path: Path, lines: int) -> list[str]:
-    """The last `lines` lines of a text file."""
-    with path.open(encoding="utf-8", errors="replace") as handle:
-        return [line.rstrip("\n") for line in deque(handle, maxlen=lines)]
+def tail(path: Path, lines: int) -> tuple[list[str], int]:
+    """The last `lines` lines of a text file and the offset where the file ended."""
+    with path.open("rb") as handle:
+        last = [raw.decode("utf-8", "replace").rstrip("\r\n") for raw in deque(handle, lines)]
+        return last, handle.tell()
 
 
-def follow(path: Path, as_json: bool) -> None:
-    """Print lines appended to `path` until Ctrl+C; survives rotation (a new file appears)."""
-    handle = path.open(encoding="utf-8", errors="replace")
-    handle.seek(0, os.SEEK_END)
+def follow(path: Path, offset: int, as_json: bool) -> None:
+    """Print lines appended after `offset` until Ctrl+C; survives rotation (a new file appears)."""
+    handle = path.open("rb")
+    # From where the tail stopped, so a line written in between is not lost.
+    handle.seek(offset)
     try:
         while True:
             line = handle.readline()
-            if line:
-                _print_log_line(line.rstrip("\n"), as_json)
+            if line.endswith(b"\n"):
+                _print_log_line(line.decode("utf-8", "replace").rstrip("\r\n"), as_json)
                 continue
+            handle.seek(-len(line), os.SEEK_CUR)  # a half-written line: wait for the rest
             time.sleep(0.25)
             try:
-                rotated = path.stat().st_ino != os.fstat(handle.fileno()).st_ino
-                truncated = path.stat().st_size < handle.tell()
+                stat = path.stat()
             except OSError:
                 continue
-            if rotated or truncated:
+            if stat.st_ino != os.fstat(handle.fileno()).st_ino or stat.st_size < handle.tell():
                 handle.close()
-                handle = path.open(encoding="utf-8", errors="replace")
+                handle = path.open("rb")
     except KeyboardInterrupt:
         pass
     finally:
@@ -403,14 +405,14 @@ def logs(
         raise CliError(
             f"no log file {path} (has the daemon run with this --home?)", ExitCode.NOT_FOUND
         )
-    last = tail(path, lines) if lines else []
+    last, offset = tail(path, lines)
     if as_json and not follow_:
         emit_json({"file": str(path), "lines": last})
         return
     for line in last:
         _print_log_line(line, as_json)
     if follow_:
-        follow(path, as_json)
+        follow(path, offset, as_json)
 
 
 def _check(name: str, ok: bool, detail: str, code: ExitCode = ExitCode.FAILED) -> dict[str, Any]:

@@ -134,7 +134,8 @@ class Client:
     def request(self, method: str, path: str, **kwargs: Any) -> Any:
         """Send one request under /api/v1 and unwrap the envelope."""
         try:
-            response = self.http.request(method, API + path, headers=self._headers(), **kwargs)
+            headers = {**self._headers(), **kwargs.pop("headers", {})}
+            response = self.http.request(method, API + path, headers=headers, **kwargs)
         except httpx.TransportError as exc:
             raise DaemonDown(self.url) from exc
         return unwrap(response)

@@ -237,11 +237,12 @@ def test_reset_day_with_yes(admin: DaemonProcess) -> None:
 
 
 def test_logs_tail_json(admin: DaemonProcess) -> None:
-    result = run_cli("admin", "logs", "--lines", "3", "--json", "--home", str(admin.home),
+    result = run_cli("admin", "logs", "--lines", "1", "--json", "--home", str(admin.home),
                      home=admin.home)  # fmt: skip
 
     assert result.code == 0, result.stderr
-    assert len(result.json()["lines"]) == 3
+    assert len(result.json()["lines"]) == 1
+    assert "Daemon started" in (admin.home / "logs" / "system.log").read_text()
 
 
 def test_logs_missing_file_exits_6(tmp_path: Path) -> None:
