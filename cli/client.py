@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Annotated, Any
@@ -13,9 +12,9 @@ import typer
 
 from cli.exit_codes import CliError, ExitCode
 from risk_manager.paths import HomePaths, default_home
+from risk_manager.service.control import DEFAULT_URL, URL_ENV
+from risk_manager.service.control import resolve_url as resolve_home_url
 
-URL_ENV = "RISK_MANAGER_URL"
-DEFAULT_URL = "http://127.0.0.1:5555"
 API = "/api/v1"
 TIMEOUT = 10.0
 
@@ -78,8 +77,7 @@ def read_url_file(home: Path | None) -> str | None:
 
 def resolve_url(url: str | None = None, home: Path | None = None) -> str:
     """--url, else $RISK_MANAGER_URL, else the home's state/daemon.url, else the default."""
-    found = url or os.environ.get(URL_ENV) or read_url_file(home) or DEFAULT_URL
-    return found.rstrip("/")
+    return resolve_home_url(HomePaths(home or default_home()), url)
 
 
 def unwrap(response: httpx.Response) -> Any:
