@@ -1,0 +1,59 @@
+"""What the risk-admin command modules share: admin login, admin POST, options, confirmations."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import httpx
+import typer
+
+from cli.admin_auth import AuthError, login, read_password
+from cli.client import Client, DaemonDown
+from cli.exit_codes import CliError, ExitCode
+from cli.output import console, emit_json
+
+HomeOption = Annotated[
+    Path | None,
+    typer.Option("--home", help="Home directory (default: $RISK_MANAGER_HOME or the platform's)."),
+]
+PasswordStdinOption = Annotated[
+    bool,
+    typer.Option(
+        "--password-stdin",
+        help="Read the admin password from the first line of stdin "
+        "(else $RISK_MANAGER_ADMIN_PASSWORD, else a prompt).",
+    ),
+]
+
+
+def authenticate(client: Client, password_stdin: bool = False) -> None:
+    """Log in with the admin password and keep the bearer token on `client`."""
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+        if not password:
+            raise CliError("no admin password on stdin", ExitCode.AUTH_FAILED)
+    else:
+        password = read_password(prompt=sys.stdin.isatty())
+    try:
+        client.token = login(client.http, password)
+    except AuthError as exc:
+        if isinstance(exc.__cause__, httpx.TransportError):
+            raise DaemonDown(client.url) from exc
+        raise CliError(f"admin login failed: {exc.message}", ExitCode.AUTH_FAILED) from exc
+
+
+def admin_post(url: str | None, path: str, body: dict[str, Any] | None, stdin: bool) -> Any:
+    """Log in, then POST to an admin route."""
+    with Client(url) as client:
+        authenticate(client, stdin)
+        return client.post(path, body)
+
+
+def report(data: Any, message: str, as_json: bool) -> None:
+    """Print the route's data as JSON, or a one-line confirmation."""
+    if as_json:
+        emit_json(data)
+    else:
+        console.print(f"[green]✓[/] {message}")

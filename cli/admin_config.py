@@ -1,0 +1,160 @@
+"""risk-admin config: show, validate, edit and reload the daemon configuration."""
+
+from __future__ import annotations
+
+import os
+import shlex
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.markup import escape
+from rich.syntax import Syntax
+
+from cli.admin_common import PasswordStdinOption, admin_post, authenticate, report
+from cli.client import ApiFailure, Client, UrlOption
+from cli.exit_codes import EXIT_CODES_HELP, CliError, ExitCode
+from cli.output import JsonOption, console, emit_json, note
+from risk_manager.config.loader import ConfigError, decode, parse_config
+
+config_app = typer.Typer(
+    help="Show, validate, edit and reload the daemon configuration.", no_args_is_help=True
+)
+
+
+def config_problems(text: str, source: str) -> list[str]:
+    """Problems ("key: reason") that make the TOML text an unusable config; empty when valid."""
+    try:
+        parse_config(decode(text, source), source)
+    except ConfigError as exc:
+        return exc.problems
+    return []
+
+
+def config_text(data: Any) -> str:
+    """The TOML file text from GET /admin/config."""
+    if isinstance(data, dict):
+        for key in ("text", "toml", "content"):
+            if isinstance(data.get(key), str):
+                return data[key]
+    raise CliError("daemon reply has no config text")
+
+
+@config_app.command("show", epilog=EXIT_CODES_HELP)
+def config_show(
+    password_stdin: PasswordStdinOption = False, url: UrlOption = None, as_json: JsonOption = False
+) -> None:
+    """Print the daemon's configuration file (syntax-highlighted TOML)."""
+    with Client(url) as client:
+        authenticate(client, password_stdin)
+        data = client.get("/admin/config")
+    if as_json:
+        emit_json(data)
+    else:
+        console.print(
+            Syntax(config_text(data), "toml", theme="ansi_dark", background_color="default")
+        )
+
+
+@config_app.command("validate", epilog=EXIT_CODES_HELP)
+def config_validate(
+    file: Annotated[Path, typer.Argument(help="TOML file to check.", exists=True, dir_okay=False)],
+    as_json: JsonOption = False,
+) -> None:
+    """Check a config file locally without sending it anywhere; lists each problem."""
+    try:
+        problems = config_problems(file.read_text(encoding="utf-8"), str(file))
+    except (OSError, UnicodeDecodeError) as exc:
+        raise CliError(f"cannot read {file}: {exc}", ExitCode.USAGE) from None
+    if as_json:
+        emit_json({"file": str(file), "valid": not problems, "problems": problems})
+    elif not problems:
+        console.print(f"[green]✓[/] {file} is a valid configuration")
+    for problem in problems if not as_json else []:
+        note(f"  {problem}")
+    if problems:
+        raise CliError(
+            f"{file}: {len(problems)} problem(s) in the configuration", ExitCode.INVALID_CONFIG
+        )
+
+
+def editor_command() -> list[str]:
+    """$EDITOR, else $VISUAL, else notepad on Windows / vi elsewhere, split like a shell."""
+    command = os.environ.get("EDITOR") or os.environ.get("VISUAL")
+    if not command:
+        return ["notepad"] if sys.platform == "win32" else ["vi"]
+    return shlex.split(command, posix=sys.platform != "win32")
+
+
+def _edit_until_valid(path: Path, problems: list[str]) -> str:
+    """Open the editor on `path` until it holds a valid config or the user gives up."""
+    while True:
+        try:
+            subprocess.run([*editor_command(), str(path)], check=True)
+        except (OSError, subprocess.CalledProcessError) as exc:
+            raise CliError(f"editor failed: {exc}") from None
+        text = path.read_text(encoding="utf-8")
+        problems[:] = config_problems(text, "edited config")
+        if not problems:
+            return text
+        for problem in problems:
+            note(f"  [red]✗[/] {escape(problem)}")
+        if not sys.stdin.isatty() or not typer.confirm("Re-open the editor?", True, err=True):
+            raise CliError(
+                f"config not changed: {len(problems)} problem(s)", ExitCode.INVALID_CONFIG
+            )
+
+
+@config_app.command("edit", epilog=EXIT_CODES_HELP)
+def config_edit(
+    password_stdin: PasswordStdinOption = False, url: UrlOption = None, as_json: JsonOption = False
+) -> None:
+    """Edit the live config in $EDITOR; validated locally, then by the daemon, then applied."""
+    with Client(url) as client:
+        authenticate(client, password_stdin)
+        original = config_text(client.get("/admin/config"))
+        with tempfile.TemporaryDirectory(prefix="risk-admin-") as folder:
+            path = Path(folder) / "risk_manager.toml"
+            path.write_text(original, encoding="utf-8")
+            problems: list[str] = []
+            while True:
+                text = _edit_until_valid(path, problems)
+                if text == original:
+                    report({"changed": False}, "No changes; nothing sent", as_json)
+                    return
+                try:
+                    data = _put_config(client, text, password_stdin)
+                    break
+                except ApiFailure as exc:
+                    if exc.exit_code != ExitCode.INVALID_CONFIG or not sys.stdin.isatty():
+                        raise
+                    for problem in exc.details or [exc.message]:
+                        note(f"  [red]✗[/] {escape(str(problem))}")
+                    if not typer.confirm(
+                        "The daemon refused it. Re-open the editor?", True, err=True
+                    ):
+                        raise
+    report(data, "Configuration replaced and applied", as_json)
+
+
+def _put_config(client: Client, text: str, password_stdin: bool) -> Any:
+    try:
+        return client.put_text("/admin/config", text, "application/toml")
+    except ApiFailure as exc:
+        # The token is short-lived and the editor may have been open a while: log in once more.
+        if exc.status != 401 or password_stdin:
+            raise
+        authenticate(client)
+        return client.put_text("/admin/config", text, "application/toml")
+
+
+@config_app.command("reload", epilog=EXIT_CODES_HELP)
+def config_reload(
+    password_stdin: PasswordStdinOption = False, url: UrlOption = None, as_json: JsonOption = False
+) -> None:
+    """Make the daemon reread its config file (refused, and the old one kept, if invalid)."""
+    data = admin_post(url, "/admin/config/reload", None, password_stdin)
+    report(data, "Configuration reloaded", as_json)
