@@ -22,7 +22,3 @@ class Clock:
         if instant.tzinfo is None:
             raise ValueError("instant must be timezone-aware")
         self._offset = instant - datetime.now(UTC)
-
-    @property
-    def offset_seconds(self) -> float:
-        return self._offset.total_seconds()

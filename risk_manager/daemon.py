@@ -14,7 +14,9 @@ import signal
 import socket
 import sys
 from collections.abc import Iterator
+from importlib import resources
 from pathlib import Path
+from typing import IO
 
 import psutil
 import uvicorn
@@ -22,10 +24,13 @@ from loguru import logger
 
 from risk_manager import logs
 from risk_manager.api.app import create_app
+from risk_manager.auth import AdminAuth
+from risk_manager.brokers.base import BrokerError
 from risk_manager.brokers.factory import build_broker
 from risk_manager.bus import EventBus
 from risk_manager.clock import Clock
 from risk_manager.config import Config, ConfigError, load_config
+from risk_manager.domain.events import ConnectionChange
 from risk_manager.domain.money import ZERO
 from risk_manager.enforcement.engine import RiskEngine
 from risk_manager.enforcement.executor import Batch, Executor
@@ -61,7 +66,7 @@ def ensure_config(paths: HomePaths, config_path: Path | None) -> Path:
     if config_path is not None:
         return config_path
     if not paths.config_file.exists():
-        example = Path(__file__).resolve().parents[1] / "config" / "risk_manager.example.toml"
+        example = resources.files("risk_manager").joinpath("example_config.toml")
         paths.config_file.write_text(example.read_text(encoding="utf-8"), encoding="utf-8")
         logger.info("First run: wrote the example configuration to {}", paths.config_file)
     return paths.config_file
@@ -93,13 +98,33 @@ def _write_atomic(path: Path, text: str) -> None:
     os.replace(tmp, path)
 
 
-def _check_not_running(paths: HomePaths) -> None:
+def lock_home(paths: HomePaths) -> IO[str]:
+    """Hold an OS lock on the home for the life of the process (released even by kill -9)."""
+    handle = (paths.state_dir / "daemon.lock").open("a+")
     try:
-        pid = int(paths.pid_file.read_text().strip())
-    except (OSError, ValueError):
+        if sys.platform == "win32":
+            import msvcrt
+
+            msvcrt.locking(handle.fileno(), msvcrt.LK_NBLCK, 1)
+        else:
+            import fcntl
+
+            fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        handle.close()
+        pid = paths.pid_file.read_text().strip() if paths.pid_file.exists() else "?"
+        raise StartupError(f"another daemon already uses {paths.home} (PID {pid})") from None
+    return handle
+
+
+def _exit_if_died(task: asyncio.Task[None]) -> None:
+    """A core task must never end while the daemon runs: exit so the supervisor restarts us."""
+    if task.cancelled() or task.exception() is None:
         return
-    if pid != os.getpid() and psutil.pid_exists(pid):
-        raise StartupError(f"a daemon already runs with this home (PID {pid}, {paths.pid_file})")
+    logger.opt(exception=task.exception()).critical(
+        "Task {} died; exiting so the supervisor restarts the daemon", task.get_name()
+    )
+    os._exit(1)
 
 
 class Daemon:
@@ -111,6 +136,7 @@ class Daemon:
         self.port_override = port
         self.runtime: Runtime | None = None
         self.watchdog: LoopWatchdog | None = None
+        self._home_lock: IO[str] | None = None
         self._tasks: list[asyncio.Task[None]] = []
 
     async def run(self) -> int:
@@ -149,12 +175,30 @@ class Daemon:
                 update={"daemon": config.daemon.model_copy(update={"port": self.port_override})}
             )
         logs.configure(self.paths.logs_dir, config.daemon.log)
-        _check_not_running(self.paths)
+        # Both before any state is touched: a second daemon on this home or port stops here.
+        self._home_lock = lock_home(self.paths)
+        sock = _bind(config.daemon.host, config.daemon.port)
         crashed = self.paths.running_marker.exists()
         if crashed:
             logger.critical("The previous run did not stop cleanly (crash or kill); recovering")
         self.paths.running_marker.write_text(str(os.getpid()))
+        runtime = self.runtime = self._assemble(config, config_file, crashed)
+        await self._bring_online(runtime)
+        server = _Server(
+            uvicorn.Config(
+                create_app(runtime),
+                log_config=None,
+                access_log=False,
+                lifespan="off",
+                server_header=False,
+                date_header=False,
+                timeout_graceful_shutdown=2,
+            )
+        )
+        return server, sock
 
+    def _assemble(self, config: Config, config_file: Path, crashed: bool) -> Runtime:
+        """Open the store and wire broker, pipeline, engine and executor together."""
         clock = Clock()
         store = Store(self.paths.database)
         broker = build_broker(config, self.paths, clock)
@@ -168,40 +212,30 @@ class Daemon:
         self._load_accounts(config, store, pipeline, clock)
         for account in pipeline.accounts.values():
             engine.load_entries(account)
-        intake = Intake()
-        runtime = Runtime(
-            config, config_file, self.paths, clock, store, pipeline, broker, bus, intake,
-            engine, executor, crashed,
+        auth = AdminAuth.from_file(self.paths.admin_secret, on_lock=_admin_auth_locked)
+        return Runtime(
+            config, config_file, self.paths, clock, store, pipeline, broker, bus, Intake(),
+            engine, executor, crashed, auth,
         )  # fmt: skip
-        self.runtime = runtime
 
-        await broker.connect(intake.put)
-        pipeline.connected = True
+    async def _bring_online(self, runtime: Runtime) -> None:
+        """Connect, finish interrupted enforcement, reconcile, then start the loop's tasks."""
+        await runtime.broker.connect(runtime.intake.put)
+        runtime.pipeline.connected = True
         self._resume_enforcement(runtime)
-        await reconcile(broker, pipeline, clock)
-        pipeline.roll_day_if_due(clock.now())
+        await reconcile(runtime.broker, runtime.pipeline, runtime.clock)
+        runtime.pipeline.roll_day_if_due(runtime.clock.now())
         self._install_signal_handlers(runtime)
-        self.watchdog = LoopWatchdog(config.daemon.watchdog_seconds)
+        self.watchdog = LoopWatchdog(runtime.config.daemon.watchdog_seconds)
         self.watchdog.start()
         self._tasks = [
             asyncio.create_task(self._consume(runtime), name="intake"),
             asyncio.create_task(self._housekeeping(runtime), name="housekeeping"),
             asyncio.create_task(self.watchdog.beat(), name="watchdog"),
         ]
+        for task in self._tasks:
+            task.add_done_callback(_exit_if_died)
         psutil.Process().cpu_percent(None)  # prime the CPU meter health reads later
-        sock = _bind(config.daemon.host, config.daemon.port)
-        server = _Server(
-            uvicorn.Config(
-                create_app(runtime),
-                log_config=None,
-                access_log=False,
-                lifespan="off",
-                server_header=False,
-                date_header=False,
-                timeout_graceful_shutdown=2,
-            )
-        )
-        return server, sock
 
     def _load_accounts(
         self, config: Config, store: Store, pipeline: Pipeline, clock: Clock
@@ -247,11 +281,17 @@ class Daemon:
                 loop.add_signal_handler(signum, request_stop, signum)
 
     async def _consume(self, runtime: Runtime) -> None:
-        queue, handle = runtime.intake.queue, runtime.pipeline.handle
+        pipeline = runtime.pipeline
+        queue, handle = runtime.intake.queue, pipeline.handle
         while True:
             event = await queue.get()
             try:
+                was_connected = pipeline.connected
                 handle(event)
+                if isinstance(event, ConnectionChange) and event.connected and not was_connected:
+                    # Fills may have happened while the link was down: catch up before the
+                    # next live event (reconcile applies them through this same pipeline).
+                    await self._reconcile_after_outage(runtime)
             except Exception:
                 # State may be half-updated in memory; exit so the supervisor restarts us and
                 # the restart rebuilds from the committed store and the broker.
@@ -259,6 +299,13 @@ class Daemon:
                 os._exit(1)
             finally:
                 queue.task_done()
+
+    async def _reconcile_after_outage(self, runtime: Runtime) -> None:
+        try:
+            await reconcile(runtime.broker, runtime.pipeline, runtime.clock)
+        except BrokerError as error:
+            # The link dropped again; its next reconnect will reconcile.
+            logger.warning("Reconcile after reconnect failed: {}", error)
 
     async def _housekeeping(self, runtime: Runtime) -> None:
         interval = runtime.config.daemon.snapshot_interval_seconds
@@ -300,6 +347,13 @@ class Daemon:
             path.unlink(missing_ok=True)
         logger.info("Daemon stopped cleanly")
         return EXIT_OK
+
+
+def _admin_auth_locked(failures: int, seconds: int) -> None:
+    # Critical: reaches error.log (and the Windows Event Log) so a human hears of it.
+    logger.critical(
+        "Admin auth locked for {} s after {} consecutive failed logins", seconds, failures
+    )
 
 
 def _url_host(sock: socket.socket) -> str:

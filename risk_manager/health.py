@@ -52,4 +52,13 @@ def health_report(runtime: Runtime) -> dict[str, Any]:
         "stale_quotes": stale,
         "enforcement_failures": failures,
         "previous_run": "crashed" if runtime.previous_run_crashed else "clean",
+        "admin_auth": _admin_auth(runtime),
     }
+
+
+def _admin_auth(runtime: Runtime) -> dict[str, Any] | None:
+    """Whether repeated failed logins have locked admin auth (no secrets, no session counts)."""
+    if runtime.auth is None:
+        return None
+    status = runtime.auth.status()
+    return {key: status[key] for key in ("locked", "seconds_remaining", "failures")}

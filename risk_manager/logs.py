@@ -11,7 +11,7 @@ from loguru import logger
 from risk_manager.service.winevent import report_critical
 
 if TYPE_CHECKING:
-    from loguru import Logger, Record
+    from loguru import Record
 
     from risk_manager.config.models import LogConfig
 
@@ -32,9 +32,13 @@ def configure(logs_dir: Path, settings: LogConfig) -> None:
     """Replace every sink: console, system.log, enforcement.log, error.log (rotated)."""
     logger.remove()
     logger.configure(extra={"account": "-"})
-    files = {"rotation": settings.rotation, "retention": settings.retention, "encoding": "utf-8"}
+    # diagnose=False everywhere: loguru would otherwise print local variables (a token, a
+    # proof) in tracebacks, and logs/ is readable by the trader.
+    files = {"rotation": settings.rotation, "retention": settings.retention,
+             "encoding": "utf-8", "diagnose": False}  # fmt: skip
     if settings.console:
-        logger.add(sys.stderr, level=settings.level, format=CONSOLE_FORMAT, colorize=None)
+        logger.add(sys.stderr, level=settings.level, format=CONSOLE_FORMAT, colorize=None,
+                   diagnose=False)  # fmt: skip
     logger.add(logs_dir / "system.log", level=settings.level, format=FILE_FORMAT, **files)
     logger.add(
         logs_dir / "enforcement.log",
@@ -48,9 +52,6 @@ def configure(logs_dir: Path, settings: LogConfig) -> None:
     )
     if sys.platform == "win32":
         # Critical events also reach the Windows Event Log (when pywin32 is installed).
-        logger.add(lambda message: report_critical(message.record["message"]), level="CRITICAL")
+        logger.add(lambda message: report_critical(message.record["message"]), level="CRITICAL",
+                   diagnose=False)  # fmt: skip
 
-
-def enforcement_logger(account_id: str) -> Logger:
-    """A logger whose records also go to enforcement.log."""
-    return logger.bind(channel="enforcement", account=account_id)

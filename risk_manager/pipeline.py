@@ -42,6 +42,9 @@ class RiskHooks(Protocol):
     def on_day_rolled(self, account: AccountState) -> None:
         """Called inside the reset's transaction after the account's day was zeroed."""
 
+    def on_reconciled(self, account: AccountState) -> None:
+        """Called after the account was brought in line with the broker (start, reconnect)."""
+
     def after_commit(self) -> None:
         """Called after each commit so queued actions can go out."""
 

@@ -8,6 +8,7 @@ from loguru import logger
 
 from risk_manager.brokers.base import Broker, BrokerPosition
 from risk_manager.clock import Clock
+from risk_manager.domain.events import AccountUpdate
 from risk_manager.pipeline import Pipeline
 from risk_manager.state.ledger import Position
 
@@ -32,10 +33,14 @@ async def reconcile(broker: Broker, pipeline: Pipeline, clock: Clock) -> dict[st
         broker_positions = {p.symbol: p for p in await broker.open_positions(account_id)}
         orders = await broker.open_orders(account_id)
         corrected = 0
+        if (info.balance, info.can_trade) != (account.balance, account.can_trade):
+            # Through the pipeline, so canTrade changes missed meanwhile start or end lockouts.
+            pipeline.handle(
+                AccountUpdate(f"reconcile:{account_id}:{now.isoformat()}", account_id, now,
+                              info.balance, info.can_trade)
+            )  # fmt: skip
         with store.transaction():
-            account.balance, account.can_trade = info.balance, info.can_trade
             account.connected = True
-            store.save_account(account)
             for symbol in set(broker_positions) | set(account.positions):
                 theirs = broker_positions.get(symbol)
                 ours = account.positions.get(symbol)
@@ -51,6 +56,8 @@ async def reconcile(broker: Broker, pipeline: Pipeline, clock: Clock) -> dict[st
                 missed, corrected,
             )  # fmt: skip
         report[account_id] = {"missed_fills": missed, "corrected_positions": corrected}
+        if pipeline.hooks:
+            pipeline.hooks.on_reconciled(account)
     return report
 
 

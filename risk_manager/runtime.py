@@ -7,6 +7,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from risk_manager.auth import AdminAuth
 from risk_manager.brokers.base import Broker
 from risk_manager.brokers.simulated.adapter import SimulatedBroker
 from risk_manager.bus import EventBus
@@ -50,6 +51,7 @@ class Runtime:
     engine: RiskEngine
     executor: Executor
     previous_run_crashed: bool
+    auth: AdminAuth | None = None  # admin routes answer 503 without it
     stop_requested: asyncio.Event = field(default_factory=asyncio.Event)
     started_monotonic: float = field(default_factory=time.monotonic)
 

@@ -24,6 +24,7 @@ level = "DEBUG"
 kind = "simulated"
 [broker.simulated]
 market = "manual"
+test_controls = true
 prices = {{ MNQ = 21000.00, ES = 6000.00, NQ = 21000.00, CL = 70.00 }}
 
 [accounts.SIM-1]

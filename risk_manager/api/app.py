@@ -11,16 +11,16 @@ from loguru import logger
 from starlette.exceptions import HTTPException
 
 from risk_manager import __version__
+from risk_manager.admin_ops import AdminOps
+from risk_manager.api.auth_deps import install_auth_errors
+from risk_manager.api.docs import DESCRIPTION, mount_docs
 from risk_manager.api.envelope import ApiError, error_body
 from risk_manager.api.guards import GuardMiddleware
-from risk_manager.api.routers import public, risk, sim
+from risk_manager.api.routers import admin, public, risk, sim, trader
 from risk_manager.runtime import Runtime
+from risk_manager.trader_sessions import TraderSessions
 
-DESCRIPTION = """
-Risk Manager Daemon API. Every response is an envelope:
-`{"status": "success", "data": ...}` or `{"status": "error", "error": {"code", "message"}}`.
-Only loopback Host headers are served.
-"""
+TITLE = "Risk Manager Daemon"
 
 _HTTP_CODES = {404: "not_found", 405: "method_not_allowed", 401: "unauthorized"}
 
@@ -58,18 +58,28 @@ def _install_error_handlers(app: FastAPI) -> None:
 def create_app(runtime: Runtime) -> Any:
     """The ASGI application for a running daemon."""
     app = FastAPI(
-        title="Risk Manager Daemon",
+        title=TITLE,
         version=__version__,
         description=DESCRIPTION,
         docs_url=None,
         redoc_url=None,
     )
     app.state.runtime = runtime
+    app.state.auth = runtime.auth
+    app.state.admin_ops = AdminOps(runtime)
+    app.state.trader_sessions = TraderSessions(runtime.store, runtime.pipeline.calendar)
     _install_error_handlers(app)
+    install_auth_errors(app)
     app.include_router(public.router)
     app.include_router(risk.router)
+    app.include_router(trader.router)
+    app.include_router(admin.login_router)
+    app.include_router(admin.router)
     if runtime.simulator is not None:
         app.include_router(sim.router)
+        if runtime.config.broker.simulated.test_controls:
+            app.include_router(sim.controls)
+    mount_docs(app, TITLE)
     settings = runtime.config.daemon
     extra_hosts = frozenset({settings.host.lower()}) if settings.allow_remote else frozenset()
     return GuardMiddleware(app, max_body=settings.max_body_bytes, extra_hosts=extra_hosts)

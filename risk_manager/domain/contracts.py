@@ -20,10 +20,6 @@ class ContractSpec:
     tick_value: Decimal
     fee_per_side: Decimal = Decimal("0")
 
-    @property
-    def point_value(self) -> Decimal:
-        return self.tick_value / self.tick_size
-
 
 def _spec(root: str, name: str, tick: str, value: str, fee: str) -> ContractSpec:
     return ContractSpec(root, name, Decimal(tick), Decimal(value), Decimal(fee))

@@ -53,6 +53,10 @@ _TRIGGER_OF: dict[type, Trigger] = {
 }  # fmt: skip
 
 
+# Lockouts whose rule flattened the account: no exposure may stand while they last.
+_FLATTENING_ENDS = {LockoutEnd.DAILY_RESET, LockoutEnd.NEXT_SESSION, LockoutEnd.NEVER}
+
+
 class RiskEngine:
     """Implements the pipeline's RiskHooks."""
 
@@ -177,6 +181,35 @@ class RiskEngine:
         violations = self._evaluate(account, day_end, now)
         self._flush_state()
         self._enforce(account, violations, now)
+
+    def on_reconciled(self, account: AccountState) -> None:
+        """Exposure the broker still holds under a lockout that forbids it: close it now.
+
+        Covers positions adopted from the broker and flattens that failed before a restart.
+        Cooldowns and canTrade lockouts only stop new trades, so they are left alone here.
+        """
+        now = self.clock.now()
+        violations = []
+        for lockout in self.lockouts.active(account.account_id):
+            if lockout.symbol is None and lockout.end in _FLATTENING_ENDS:
+                if account.positions or account.orders:
+                    actions: tuple[Action, ...] = (Action(ActionKind.FLATTEN),)
+                else:
+                    continue
+            else:
+                held = {s for s in account.positions if symbol_root(s) == lockout.symbol}
+                if lockout.symbol is None or not held:
+                    continue
+                actions = tuple(Action(ActionKind.CLOSE, s) for s in sorted(held))
+            violations.append(
+                Violation("lockout", account.account_id,
+                          f"exposure held during lockout by {lockout.rule}: {lockout.reason}",
+                          {"lockout_id": lockout.id}, actions)
+            )  # fmt: skip
+        if violations:
+            with self.store.transaction():
+                self._enforce(account, violations, now)
+            self.after_commit()
 
     def after_commit(self) -> None:
         """Hand committed batches to the executor."""

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -25,6 +24,10 @@ from risk_manager.state.store import Store
 
 RETRY_DELAYS = (0.05, 0.2, 0.5)  # three retries after the first attempt
 FLATTEN_ROUNDS = 5  # new fills can land mid-flatten; go round until the broker says flat
+# A batch that still fails is escalated, then tried again at a slower pace for as long as it
+# takes: exposure owed to a breach must not stay open because the broker hiccupped.
+SLOW_RETRY_SECONDS = (5.0, 15.0, 30.0, 60.0)
+OWED = frozenset({ActionKind.FLATTEN, ActionKind.CLOSE, ActionKind.REDUCE, ActionKind.CANCEL})
 
 
 class StepFailed(Exception):
@@ -39,6 +42,8 @@ class Batch:
     detected_at: float = field(default_factory=time.perf_counter)
     first_action_at: float | None = None
     responses: list[dict[str, Any]] = field(default_factory=list)
+    attempt: int = 0
+    retry_scheduled: bool = False
 
 
 class Executor:
@@ -49,7 +54,6 @@ class Executor:
         self.store = store
         self.clock = clock
         self.failures = 0
-        self.on_done: Callable[[Batch, str, str], None] | None = None
         self._queues: dict[str, asyncio.Queue[Batch]] = {}
         self._workers: dict[str, asyncio.Task[None]] = {}
         self._busy: dict[str, set[tuple[ActionKind, str | None]]] = {}
@@ -61,13 +65,8 @@ class Executor:
     def submit(self, batch: Batch) -> None:
         """Queue a committed batch; starts the account's worker if needed."""
         self.busy(batch.account_id).update(step.key for step in batch.steps)
-        queue = self._queues.setdefault(batch.account_id, asyncio.Queue())
-        queue.put_nowait(batch)
-        worker = self._workers.get(batch.account_id)
-        if worker is None or worker.done():
-            self._workers[batch.account_id] = asyncio.create_task(
-                self._work(batch.account_id, queue), name=f"enforce-{batch.account_id}"
-            )
+        self._queues.setdefault(batch.account_id, asyncio.Queue())
+        self._requeue(batch)
 
     async def drain(self) -> None:
         """Wait until every queued batch has been carried out (for a graceful stop)."""
@@ -83,23 +82,60 @@ class Executor:
             batch = await queue.get()
             try:
                 await self._run(batch)
-            except Exception:
+            except Exception as error:
                 logger.opt(exception=True).critical("Enforcement batch {} crashed", batch.batch_id)
+                self.failures += 1
+                self._close(batch, "failed", f"internal error: {error!r}")
             finally:
-                self.busy(account_id).difference_update(step.key for step in batch.steps)
+                if not batch.retry_scheduled:  # a scheduled retry keeps its steps reserved
+                    self.busy(account_id).difference_update(step.key for step in batch.steps)
                 queue.task_done()
 
     async def _run(self, batch: Batch) -> None:
-        failed: list[str] = []
+        failed: list[tuple[Step, str]] = []
         for step in batch.steps:
             try:
                 await self._with_retries(batch, step)
             except (StepFailed, BrokerError) as error:
-                failed.append(f"{step.kind.name.lower()} {step.symbol or ''}: {error}".strip())
+                failed.append((step, f"{step.kind.name.lower()} {step.symbol or ''}: {error}"))
+        log = logger.bind(channel="enforcement", account=batch.account_id)
+        if not failed:
+            outcome = _summary(batch)
+            self._close(batch, "done", outcome)
+            log.info("Enforcement batch {} done: {}", batch.batch_id, outcome)
+            return
+        self.failures += 1
+        outcome = "; ".join(reason for _, reason in failed)
+        owed = [step for step, _ in failed if step.kind in OWED]
+        if not owed:
+            self._close(batch, "failed", outcome)
+            log.critical("Enforcement batch {} FAILED: {}", batch.batch_id, outcome)
+            return
+        delay = SLOW_RETRY_SECONDS[min(batch.attempt, len(SLOW_RETRY_SECONDS) - 1)]
+        # Still owed: stays 'pending' in the store, so a restart resumes it too.
+        self._close(batch, "pending", f"retrying in {delay:.0f} s after: {outcome}")
+        log.critical("Enforcement batch {} FAILED (attempt {}): {}; retrying in {:.0f} s",
+                     batch.batch_id, batch.attempt + 1, outcome, delay)  # fmt: skip
+        retry = Batch(batch.batch_id, batch.account_id, owed, batch.detected_at,
+                      batch.first_action_at, batch.responses, batch.attempt + 1)  # fmt: skip
+        batch.retry_scheduled = True
+        self.busy(batch.account_id).difference_update(
+            step.key for step in batch.steps if step not in owed
+        )
+        asyncio.get_running_loop().call_later(delay, self._requeue, retry)
+
+    def _requeue(self, batch: Batch) -> None:
+        queue = self._queues[batch.account_id]
+        queue.put_nowait(batch)
+        worker = self._workers.get(batch.account_id)
+        if worker is None or worker.done():
+            self._workers[batch.account_id] = asyncio.create_task(
+                self._work(batch.account_id, queue), name=f"enforce-{batch.account_id}"
+            )
+
+    def _close(self, batch: Batch, status: str, outcome: str) -> None:
         done = time.perf_counter()
         first = batch.first_action_at
-        status = "failed" if failed else "done"
-        outcome = "; ".join(failed) if failed else _summary(batch)
         first_ms = None if first is None else round((first - batch.detected_at) * 1e3, 3)
         with self.store.transaction() as db:
             journal.close_batch(
@@ -107,15 +143,6 @@ class Executor:
                 first_action_ms=first_ms, latency_ms=round((done - batch.detected_at) * 1e3, 3),
                 now=self.clock.now(),
             )  # fmt: skip
-        log = logger.bind(channel="enforcement", account=batch.account_id)
-        if failed:
-            self.failures += 1
-            log.critical("Enforcement batch {} FAILED: {}", batch.batch_id, outcome)
-        else:
-            log.info("Enforcement batch {} done in {:.1f} ms: {}", batch.batch_id,
-                     (done - batch.detected_at) * 1e3, outcome)  # fmt: skip
-        if self.on_done:
-            self.on_done(batch, status, outcome)
 
     async def _with_retries(self, batch: Batch, step: Step) -> None:
         for attempt, delay in enumerate((*RETRY_DELAYS, None)):

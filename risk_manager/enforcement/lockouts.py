@@ -163,10 +163,3 @@ class LockoutBook:
             for lockout in lockouts
             if lockout.end in _TIMED and lockout.until is not None and lockout.until <= now
         ]
-
-    def get(self, lockout_id: int) -> Lockout | None:
-        for lockouts in self._active.values():
-            for lockout in lockouts:
-                if lockout.id == lockout_id:
-                    return lockout
-        return None

@@ -12,6 +12,7 @@ from risk_manager.rules.base import (
     LockoutRequest,
     Rule,
     RuleContext,
+    TickTrigger,
     Trigger,
     TriggerEvent,
     Violation,
@@ -28,17 +29,23 @@ class SymbolBlocksRule(Rule):
     """
 
     name = "symbol_blocks"
-    triggers = frozenset({Trigger.FILL, Trigger.ORDER})
+    # TICK sweeps what was already held when a block arrived by config reload (or when an
+    # earlier close failed), so a block never depends on the trader trading again.
+    triggers = frozenset({Trigger.FILL, Trigger.ORDER, Trigger.TICK})
     params: SymbolBlocks
 
     def evaluate(self, ctx: RuleContext, event: TriggerEvent) -> list[Violation]:
         """Close and cancel anything in a blocked root."""
         if isinstance(event, FillTrigger) and event.effect is not None:
-            symbol, what = event.fill.symbol, "fill"
-        elif isinstance(event, OrderUpdate) and event.order.status is OrderStatus.WORKING:
-            symbol, what = event.order.symbol, f"order {event.order.order_id}"
-        else:
-            return []
+            return self._blocked(ctx, event.fill.symbol, "fill")
+        if isinstance(event, OrderUpdate) and event.order.status is OrderStatus.WORKING:
+            return self._blocked(ctx, event.order.symbol, f"order {event.order.order_id}")
+        if isinstance(event, TickTrigger):
+            held = set(ctx.account.positions) | {order.symbol for order in ctx.working_orders}
+            return [v for symbol in sorted(held) for v in self._blocked(ctx, symbol, "holding")]
+        return []
+
+    def _blocked(self, ctx: RuleContext, symbol: str, what: str) -> list[Violation]:
         root = symbol_root(symbol)
         if root not in self.params.symbols:
             return []

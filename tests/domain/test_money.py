@@ -28,7 +28,7 @@ def test_table_covers_the_spec_contracts() -> None:
 
 
 def test_mnq_is_two_dollars_a_point() -> None:
-    assert CONTRACTS["MNQ"].point_value == D("2")
+    assert price_pnl(CONTRACTS["MNQ"], D("21000"), D("21001"), 1) == D("2")
 
 
 def test_two_mnq_long_ten_points_down_is_minus_forty() -> None:
@@ -93,5 +93,5 @@ def test_realized_plus_final_unrealized_equals_cash_flow(fills, exit_price) -> N
         size, avg, realized = outcome.size, outcome.avg_price, realized + outcome.realized
     unrealized = price_pnl(mnq, avg, exit_price, size) if size else D(0)
     cash = sum((-qty * price for qty, price in fills), D(0)) + size * exit_price
-    drift = abs(realized + unrealized - cash * mnq.point_value)
+    drift = abs(realized + unrealized - cash * mnq.tick_value / mnq.tick_size)
     assert drift <= D("0.005") * len(fills)

@@ -130,5 +130,9 @@ def test_first_run_writes_the_example_config(tmp_path: Path) -> None:
     try:
         assert (home / "config" / "risk_manager.toml").read_text().startswith("# Risk Manager")
         assert list(daemon.get("/api/v1/accounts")) != []
+        # Test controls (clock, link, canTrade, stall) could end a lockout: off by default.
+        assert daemon.client is not None
+        moved = daemon.client.post("/api/v1/sim/clock", json={"now": "2030-01-01T00:00:00Z"})
+        assert moved.status_code == 404
     finally:
         assert daemon.stop() == 0

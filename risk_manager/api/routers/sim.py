@@ -18,6 +18,8 @@ from risk_manager.brokers.simulated.exchange import SimOrderError
 from risk_manager.domain.events import OrderType, Side
 
 router = APIRouter(prefix="/api/v1/sim", tags=["simulator"])
+# Mounted only with `[broker.simulated] test_controls = true`.
+controls = APIRouter(prefix="/api/v1/sim", tags=["simulator test controls"])
 
 
 def _simulator(runtime: RuntimeDep) -> SimulatedBroker:
@@ -90,7 +92,7 @@ async def set_price(body: SimPrice, sim: SimDep, runtime: RuntimeDep) -> dict[st
     return ok({"symbol": body.symbol.upper(), "price": float(body.price)})
 
 
-@router.post("/accounts/{account_id}/can-trade", summary="Switch the broker's canTrade flag")
+@controls.post("/accounts/{account_id}/can-trade", summary="Switch the broker's canTrade flag")
 async def set_can_trade(
     body: CanTrade, account: AccountDep, sim: SimDep, runtime: RuntimeDep
 ) -> dict[str, Any]:
@@ -99,14 +101,14 @@ async def set_can_trade(
     return ok({"account_id": account.account_id, "can_trade": body.can_trade})
 
 
-@router.post("/connection", summary="Drop or restore the broker connection")
+@controls.post("/connection", summary="Drop or restore the broker connection")
 async def set_connection(body: Connection, sim: SimDep, runtime: RuntimeDep) -> dict[str, Any]:
     sim.set_connected(body.connected)
     await runtime.settle()
     return ok({"connected": body.connected})
 
 
-@router.post("/clock", summary="Move the daemon's clock (sessions, resets, timers)")
+@controls.post("/clock", summary="Move the daemon's clock (sessions, resets, timers)")
 async def set_clock(body: ClockSet, sim: SimDep, runtime: RuntimeDep) -> dict[str, Any]:
     if body.now.tzinfo is None:
         raise ApiError(422, "naive_time", "give the instant with a UTC offset, e.g. ...Z")
@@ -117,7 +119,7 @@ async def set_clock(body: ClockSet, sim: SimDep, runtime: RuntimeDep) -> dict[st
     return ok({"now": runtime.clock.now().isoformat()})
 
 
-@router.post("/stall", summary="Block the event loop (fault injection for the watchdog)")
+@controls.post("/stall", summary="Block the event loop (fault injection for the watchdog)")
 async def stall(body: Stall, sim: SimDep) -> dict[str, Any]:
     # Deliberately blocks the loop (an async route runs on it) to prove the watchdog works.
     time.sleep(body.seconds)  # noqa: ASYNC251

@@ -18,3 +18,6 @@ class SimulatedBrokerConfig(BaseModel):
     symbols: tuple[str, ...] = ("MNQ", "ES")
     prices: dict[str, Decimal] = Field(default_factory=dict)
     fees: dict[str, Decimal] = Field(default_factory=dict)
+    # Routes that move the clock, drop the link, flip canTrade or stall the loop: for tests
+    # and demos only, since they could end a lockout early. Off unless asked for.
+    test_controls: bool = False

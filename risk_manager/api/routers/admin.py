@@ -1,0 +1,140 @@
+"""Admin routes: the login handshake, then config, unlock, flatten, reset and stop (bearer)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, BackgroundTasks, Depends, Request
+from pydantic import BaseModel, ConfigDict, Field
+
+from risk_manager.admin_ops import AdminOpError, AdminOps
+from risk_manager.api.auth_deps import AdminRequired, AuthDep
+from risk_manager.api.deps import AccountDep, RuntimeDep
+from risk_manager.api.envelope import ApiError, ok
+
+login_router = APIRouter(prefix="/api/v1/admin", tags=["admin auth"])
+router = APIRouter(prefix="/api/v1/admin", tags=["admin"], dependencies=[AdminRequired])
+
+TOML_TYPES = frozenset({"application/toml", "text/plain", "application/x-toml", "text/x-toml"})
+_ERRORS: dict[int | str, dict[str, Any]] = {
+    401: {"description": "missing, invalid or expired bearer token (`unauthorized`)"},
+}
+
+
+class SessionRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    nonce: str = Field(max_length=256, description="the nonce from /admin/challenge (hex)")
+    proof: str = Field(max_length=256, description="hex(HMAC-SHA256(scrypt key, nonce bytes))")
+
+
+class UnlockRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    lockout_id: int | None = Field(None, ge=1, description="end only this lockout (default all)")
+
+
+def get_admin_ops(request: Request) -> AdminOps:
+    return request.app.state.admin_ops
+
+
+OpsDep = Annotated[AdminOps, Depends(get_admin_ops)]
+
+
+def _run(call: Any, *args: Any, **kwargs: Any) -> Any:
+    try:
+        return call(*args, **kwargs)
+    except AdminOpError as error:
+        raise ApiError(error.status, error.code, error.message, error.details) from None
+
+
+# -- login ------------------------------------------------------------------------------------
+
+
+@login_router.post("/challenge", summary="Step 1: get a single-use nonce and the scrypt params")
+async def challenge(auth: AuthDep) -> dict[str, Any]:
+    return ok(auth.issue_challenge().to_data())
+
+
+@login_router.post("/session", summary="Step 2: trade nonce + proof for a bearer token")
+async def session(body: SessionRequest, auth: AuthDep) -> dict[str, Any]:
+    return ok(auth.open_session(body.nonce, body.proof).to_data())
+
+
+# -- config -----------------------------------------------------------------------------------
+
+_CONFIG_BODY = {
+    "requestBody": {
+        "required": True,
+        "description": "The whole new config: TOML text, or the same document as a JSON object.",
+        "content": {
+            "application/toml": {"schema": {"type": "string"}},
+            "text/plain": {"schema": {"type": "string"}},
+            "application/json": {"schema": {"type": "object"}},
+        },
+    }
+}
+
+
+@router.get("/config", summary="The config file text and the effective config", responses=_ERRORS)
+async def get_config(ops: OpsDep) -> dict[str, Any]:
+    return ok(_run(ops.show_config))
+
+
+@router.post("/config/reload", summary="Re-read the config file and apply it", responses=_ERRORS)
+async def reload_config(ops: OpsDep) -> dict[str, Any]:
+    return ok(_run(ops.reload))
+
+
+@router.put(
+    "/config",
+    summary="Replace the config (validated; nothing changes on any error)",
+    openapi_extra=_CONFIG_BODY,
+    responses={**_ERRORS, 422: {"description": "every problem as `key: reason`"}},
+)
+async def put_config(request: Request, ops: OpsDep) -> dict[str, Any]:
+    media = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if media != "application/json" and media not in TOML_TYPES:
+        raise ApiError(
+            415,
+            "unsupported_media_type",
+            "send TOML (application/toml or text/plain) or application/json",
+        )
+    try:
+        text = (await request.body()).decode("utf-8")
+    except UnicodeDecodeError:
+        raise ApiError(422, "invalid_config", "the body is not UTF-8 text") from None
+    return ok(_run(ops.replace, text, as_json=media == "application/json"))
+
+
+# -- accounts and the daemon ------------------------------------------------------------------
+
+
+@router.post("/accounts/{account_id}/unlock", summary="End lockouts early", responses=_ERRORS)
+async def unlock(
+    account: AccountDep, ops: OpsDep, body: UnlockRequest | None = None
+) -> dict[str, Any]:
+    lockout_id = None if body is None else body.lockout_id
+    return ok(_run(ops.unlock, account.account_id, lockout_id))
+
+
+@router.post(
+    "/accounts/{account_id}/flatten",
+    summary="Close every position and cancel every order; returns what is left",
+    responses=_ERRORS,
+)
+async def flatten(account: AccountDep, ops: OpsDep) -> dict[str, Any]:
+    return ok(await ops.flatten(account.account_id))
+
+
+@router.post("/reset-day", summary="Force the daily reset for every account", responses=_ERRORS)
+async def reset_day(ops: OpsDep) -> dict[str, Any]:
+    return ok(await ops.reset_day())
+
+
+@router.post("/daemon/stop", summary="Stop the daemon gracefully", responses=_ERRORS)
+async def stop(ops: OpsDep, runtime: RuntimeDep, background: BackgroundTasks) -> dict[str, Any]:
+    data = ops.stop()
+    # After the reply is sent, so the client learns the stop was accepted.
+    background.add_task(runtime.stop_requested.set)
+    return ok(data)

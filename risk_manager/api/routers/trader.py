@@ -1,0 +1,140 @@
+"""Trader routes (no auth): clock-in / clock-out, and the live event stream for dashboards."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import StreamingResponse
+
+from risk_manager import __version__
+from risk_manager.api.deps import RuntimeDep
+from risk_manager.api.envelope import ApiError, ok
+from risk_manager.api.views import pnl_view
+from risk_manager.bus import Message
+from risk_manager.enforcement.lockouts import lockout_view
+from risk_manager.runtime import Runtime
+from risk_manager.trader_sessions import SessionConflict, TraderSessions
+
+router = APIRouter(prefix="/api/v1", tags=["trader"])
+
+KEEP_ALIVE_SECONDS = 15.0
+
+
+def get_sessions(request: Request) -> TraderSessions:
+    return request.app.state.trader_sessions
+
+
+SessionsDep = Annotated[TraderSessions, Depends(get_sessions)]
+
+
+@router.post("/trader/clock-in", summary="Start a trading session (409 if already clocked in)")
+async def clock_in(sessions: SessionsDep, runtime: RuntimeDep) -> dict[str, Any]:
+    try:
+        return ok(sessions.clock_in(runtime.clock.now()))
+    except SessionConflict as error:
+        raise ApiError(409, error.code, error.message) from None
+
+
+@router.post("/trader/clock-out", summary="End the session: its duration and the week's total")
+async def clock_out(sessions: SessionsDep, runtime: RuntimeDep) -> dict[str, Any]:
+    try:
+        return ok(sessions.clock_out(runtime.clock.now()))
+    except SessionConflict as error:
+        raise ApiError(409, error.code, error.message) from None
+
+
+@router.get("/trader/sessions", summary="The current session and this week's sessions")
+async def trader_sessions(sessions: SessionsDep, runtime: RuntimeDep) -> dict[str, Any]:
+    return ok(sessions.overview(runtime.clock.now()))
+
+
+# -- Server-Sent Events -----------------------------------------------------------------------
+
+
+def hello(runtime: Runtime) -> dict[str, Any]:
+    """The stream's first message: a status-like snapshot to draw before any update."""
+    now = runtime.clock.now()
+    pipeline = runtime.pipeline
+    accounts = []
+    for account in pipeline.accounts.values():
+        active = runtime.engine.lockouts.active(account.account_id)
+        accounts.append(
+            {
+                "name": account.name,
+                "can_trade": account.can_trade,
+                "connected": account.connected,
+                "positions": len(account.positions),
+                "contracts": account.gross_contracts,
+                "lockout": bool(active),
+                "lockouts": [lockout_view(lockout, now) for lockout in active],
+                **pnl_view(account),
+            }
+        )
+    return {
+        "version": __version__,
+        "now": now.isoformat(),
+        "broker": runtime.broker.kind,
+        "connected": pipeline.connected,
+        "trading_day": str(pipeline.calendar.day_of(now)),
+        "next_reset": pipeline.calendar.next_reset(now).isoformat(),
+        "accounts": accounts,
+    }
+
+
+def sse(kind: str, data: Any) -> str:
+    """One SSE message; JSON has no raw newlines, so `data` is a single line."""
+    return f"event: {kind}\ndata: {json.dumps(data, default=str, separators=(',', ':'))}\n\n"
+
+
+async def event_stream(runtime: Runtime) -> AsyncIterator[str]:
+    """hello, then bus messages as they come; keep-alives; ends when the daemon stops.
+
+    A client disconnect cancels this generator (Starlette listens for it), which closes the
+    bus subscription and the stop watcher in the `finally` blocks.
+    """
+    with runtime.bus.listen() as queue:
+        stopping = asyncio.ensure_future(runtime.stop_requested.wait())
+        try:
+            yield sse("hello", hello(runtime))
+            while not stopping.done():
+                message = await _next(queue, stopping)
+                if message is not None:
+                    yield sse(message["type"], message["data"])
+                elif not stopping.done():
+                    yield ": keep-alive\n\n"
+        finally:
+            stopping.cancel()
+
+
+async def _next(queue: asyncio.Queue[Message], stopping: asyncio.Future[Any]) -> Message | None:
+    """The next bus message, or None on a keep-alive timeout or when the daemon stops."""
+    if not queue.empty():
+        return queue.get_nowait()
+    getter = asyncio.ensure_future(queue.get())
+    try:
+        await asyncio.wait(
+            {getter, stopping}, timeout=KEEP_ALIVE_SECONDS, return_when=asyncio.FIRST_COMPLETED
+        )
+    finally:
+        if not getter.done():
+            getter.cancel()  # Queue.get() gives the slot back when cancelled
+    return getter.result() if getter.done() and not getter.cancelled() else None
+
+
+@router.get(
+    "/events",
+    summary="Live events (Server-Sent Events): hello snapshot, then fills, PnL, lockouts...",
+    response_class=StreamingResponse,
+    responses={200: {"content": {"text/event-stream": {}}, "description": "an SSE stream"}},
+)
+async def events(runtime: RuntimeDep) -> StreamingResponse:
+    return StreamingResponse(
+        event_stream(runtime),
+        media_type="text/event-stream",
+        # no-transform / X-Accel-Buffering: proxies must not buffer or compress the stream.
+        headers={"Cache-Control": "no-cache, no-transform", "X-Accel-Buffering": "no"},
+    )
