@@ -31,10 +31,6 @@ async def _reply(send: Send, status: int, code: str, message: str) -> None:
     await send({"type": "http.response.body", "body": body})
 
 
-class _BodyTooLarge(Exception):
-    pass
-
-
 class GuardMiddleware:
     """Refuses non-loopback Host headers (DNS rebinding) and bodies over `max_body` bytes."""
 
@@ -44,42 +40,46 @@ class GuardMiddleware:
         self.allowed = LOOPBACK_HOSTS | extra_hosts
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
+        if scope["type"] not in ("http", "websocket"):
             await self.app(scope, receive, send)
             return
         headers = dict(scope["headers"])
         host = host_name(headers.get(b"host", b"").decode("latin-1").strip().lower())
         if host not in self.allowed:
-            await _reply(send, 403, "forbidden_host", f"Host {host!r} is not allowed")
+            if scope["type"] == "websocket":
+                await send({"type": "websocket.close", "code": 1008})
+            else:
+                await _reply(send, 403, "forbidden_host", f"Host {host!r} is not allowed")
+            return
+        if scope["type"] == "websocket":
+            await self.app(scope, receive, send)
             return
         length = headers.get(b"content-length")
-        if length is not None and length.isdigit() and int(length) > self.max_body:
-            await self._too_large(send)
-            return
-        await self._call_counting(scope, receive, send)
-
-    async def _call_counting(self, scope: Scope, receive: Receive, send: Send) -> None:
-        received = 0
-        started = False
-
-        async def counted_receive() -> Message:
-            nonlocal received
-            message = await receive()
-            received += len(message.get("body", b""))
-            if received > self.max_body:
-                raise _BodyTooLarge
-            return message
-
-        async def tracking_send(message: Message) -> None:
-            nonlocal started
-            started = started or message["type"] == "http.response.start"
-            await send(message)
-
-        try:
-            await self.app(scope, counted_receive, tracking_send)
-        except _BodyTooLarge:
-            if not started:
+        if length is not None:
+            if not length.isdigit() or int(length) > self.max_body:
                 await self._too_large(send)
+                return
+            await self.app(scope, receive, send)  # the server enforces Content-Length
+            return
+        # No Content-Length (chunked): read the body here, so an oversized one is refused
+        # before the application sees any of it, then replay it.
+        messages: list[Message] = []
+        size = 0
+        while True:
+            message = await receive()
+            messages.append(message)
+            size += len(message.get("body", b""))
+            if size > self.max_body:
+                await self._too_large(send)
+                return
+            if message["type"] != "http.request" or not message.get("more_body"):
+                break
+        replay = iter(messages)
+
+        async def replayed() -> Message:
+            return next(replay, None) or await receive()
+
+        await self.app(scope, replayed, send)
 
     async def _too_large(self, send: Send) -> None:
         await _reply(send, 413, "body_too_large", f"request body over {self.max_body} bytes")
