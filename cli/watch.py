@@ -166,6 +166,13 @@ class Model:
             "Total",
             money(figures.get("total")),
         )
+        per_position = [p.get("unrealized_pnl") or 0 for p in self.positions.get(account_id, [])]
+        figures = {
+            **figures,
+            # Per-position rules trip on one position: watch the worst and the best of them.
+            "worst_position": min(per_position, default=0),
+            "best_position": max(per_position, default=0),
+        }
         limits = limit_rows(self.rules.get(account_id, {}).get("rules", {}), figures)
         body: list[RenderableType] = [grid]
         if limits:
@@ -229,7 +236,14 @@ def limit_rows(rules: dict[str, Any], figures: dict[str, Any]) -> list[list[Any]
         if not params or params.get(param) is None:
             continue
         threshold = float(params[param])
-        watched = "total" if params.get("include_unrealized") else figure
+        if params.get("include_unrealized"):
+            watched = "total"
+        elif rule == "max_unrealized_profit":
+            watched = "best_position"
+        elif rule == "daily_unrealized_loss" and params.get("scope", "position") == "position":
+            watched = "worst_position"
+        else:
+            watched = figure
         pnl = float(figures.get(watched) or 0)
         left = threshold + pnl if kind == "loss" else threshold - pnl
         used = (-pnl if kind == "loss" else pnl) / threshold
