@@ -107,8 +107,12 @@ def test_clock_in_then_out(daemon: DaemonProcess) -> None:
 
     assert clock_in.code == 0, clock_in.stderr
     assert clock_out.code == 0, clock_out.stderr
-    assert clock_in.json() is not None
-    assert clock_out.json() is not None
+    session_in, session_out = clock_in.json(), clock_out.json()
+    assert session_in["open"] is True
+    assert session_out["open"] is False
+    assert session_out["session_id"] == session_in["session_id"]
+    assert session_out["duration_seconds"] >= 0
+    assert session_out["week_total_seconds"] >= session_out["duration_seconds"]
 
 
 DOWN_COMMANDS = [a for a in READ_COMMANDS if a[0] != "doctor"] + [("clock-in",), ("clock-out",)]
