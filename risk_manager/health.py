@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import os
+from datetime import datetime
 from typing import Any
 
 import psutil
 
 from risk_manager import __version__
-from risk_manager.api.views import age_seconds, age_text
 from risk_manager.runtime import Runtime
 
 _process = psutil.Process()
@@ -62,3 +62,19 @@ def _admin_auth(runtime: Runtime) -> dict[str, Any] | None:
         return None
     status = runtime.auth.status()
     return {key: status[key] for key in ("locked", "seconds_remaining", "failures")}
+
+
+def age_text(seconds: float | None) -> str | None:
+    """A human age like the brief's "2 seconds ago"."""
+    if seconds is None:
+        return None
+    seconds = max(0, int(seconds))
+    for unit, size in (("day", 86400), ("hour", 3600), ("minute", 60)):
+        if seconds >= size:
+            count = seconds // size
+            return f"{count} {unit}{'s' if count != 1 else ''} ago"
+    return f"{seconds} second{'s' if seconds != 1 else ''} ago"
+
+
+def age_seconds(then: datetime | None, now: datetime) -> float | None:
+    return None if then is None else round((now - then).total_seconds(), 3)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
@@ -46,19 +45,3 @@ def pnl_view(account: AccountState) -> dict[str, Any]:
     figures = {name: money(value) for name, value in account.pnl().items()}
     return {"account_id": account.account_id, "trading_day": str(account.day.trading_day),
             "fills": account.day.fills, **figures}  # fmt: skip
-
-
-def age_text(seconds: float | None) -> str | None:
-    """A human age like the brief's "2 seconds ago"."""
-    if seconds is None:
-        return None
-    seconds = max(0, int(seconds))
-    for unit, size in (("day", 86400), ("hour", 3600), ("minute", 60)):
-        if seconds >= size:
-            count = seconds // size
-            return f"{count} {unit}{'s' if count != 1 else ''} ago"
-    return f"{seconds} second{'s' if seconds != 1 else ''} ago"
-
-
-def age_seconds(then: datetime | None, now: datetime) -> float | None:
-    return None if then is None else round((now - then).total_seconds(), 3)
