@@ -2,7 +2,7 @@
 flatten, forced daily reset and stop. Every operation leaves an audit record.
 
 Hot reload applies only what can change atomically while running: profiles (rules), which
-profile each running account uses, `allow_admin_unlock` and `stale_quote_seconds`. Everything
+profile each running account uses and `stale_quote_seconds`. Everything
 else ([daemon] listening and logging, [broker], [trading_day], the set of accounts and their
 names) is written to the file but waits for a restart, and the reply says so; it is never
 half-applied.
@@ -11,8 +11,6 @@ half-applied.
 from __future__ import annotations
 
 import contextlib
-import json
-import math
 import os
 import shutil
 import tempfile
@@ -25,30 +23,23 @@ from loguru import logger
 from risk_manager.api.views import order_view, position_view
 from risk_manager.config.loader import ConfigError, decode, load_config, parse_config
 from risk_manager.config.models import AccountConfig, Config
+from risk_manager.config.toml_writer import to_toml
 from risk_manager.enforcement.lockouts import lockout_view
+from risk_manager.errors import RequestError
 from risk_manager.rules.registry import build_rules
 from risk_manager.runtime import Runtime
 
 # [daemon] settings read on every use, so they take effect without a restart.
-LIVE_DAEMON_FIELDS = ("allow_admin_unlock", "stale_quote_seconds")
+# allow_admin_unlock is deliberately not one of them: switching it on and unlocking in the
+# next breath would make `allow_admin_unlock = false` meaningless.
+LIVE_DAEMON_FIELDS = ("stale_quote_seconds",)
 LIVE_DAEMON_KEYS = frozenset(f"daemon.{name}" for name in LIVE_DAEMON_FIELDS)
 
 
-class AdminOpError(Exception):
-    """An admin request that cannot be carried out; maps to an error envelope."""
-
-    def __init__(self, status: int, code: str, message: str, details: Any = None) -> None:
-        super().__init__(message)
-        self.status = status
-        self.code = code
-        self.message = message
-        self.details = details
-
-
-def config_rejected(error: ConfigError) -> AdminOpError:
+def config_rejected(error: ConfigError) -> RequestError:
     """A 422 listing every problem as "key: reason"."""
     message = "configuration refused, nothing changed: " + "; ".join(error.problems)
-    return AdminOpError(422, "invalid_config", message, error.problems)
+    return RequestError(422, "invalid_config", message, error.problems)
 
 
 def diff_keys(old: Any, new: Any, prefix: str = "") -> list[str]:
@@ -67,62 +58,6 @@ def diff_keys(old: Any, new: Any, prefix: str = "") -> list[str]:
 
 def _as_json(config: Config) -> dict[str, Any]:
     return config.model_dump(mode="json")
-
-
-# -- TOML for JSON bodies ------------------------------------------------------------------------
-
-
-def _toml_string(text: str, key: str) -> str:
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        raise ConfigError("request body", [f"{key}: text is not valid Unicode"]) from None
-    # JSON escapes quotes, backslashes and C0 controls as TOML does; DEL TOML wants escaped.
-    return json.dumps(text, ensure_ascii=False).replace("\x7f", "\\u007f")
-
-
-def _toml_key(key: str, where: str) -> str:
-    if key and key.isascii() and all(c.isalnum() or c in "-_" for c in key):
-        return key
-    return _toml_string(key, where)
-
-
-def _toml_value(value: Any, key: str) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, int):
-        return str(value)
-    if isinstance(value, float):
-        if not math.isfinite(value):
-            raise ConfigError("request body", [f"{key}: {value} is not a finite number"])
-        return repr(value)
-    if isinstance(value, str):
-        return _toml_string(value, key)
-    if isinstance(value, list):
-        return "[" + ", ".join(_toml_value(v, f"{key}.{i}") for i, v in enumerate(value)) + "]"
-    if isinstance(value, dict):
-        items = (f"{_toml_key(k, key)} = {_toml_value(v, f'{key}.{k}')}" for k, v in value.items())
-        return "{ " + ", ".join(items) + " }" if value else "{}"
-    if value is None:
-        raise ConfigError("request body", [f"{key}: null has no TOML form; leave the key out"])
-    raise ConfigError("request body", [f"{key}: unsupported value {value!r}"])
-
-
-def to_toml(document: dict[str, Any], prefix: tuple[str, ...] = ()) -> str:
-    """A TOML text for a JSON object (tables for nested objects, inline values otherwise)."""
-    scalars, tables = [], []
-    for key, value in document.items():
-        dotted = ".".join((*prefix, key))
-        if isinstance(value, dict) and value:
-            tables.append((key, value))
-        else:
-            scalars.append(f"{_toml_key(key, dotted)} = {_toml_value(value, dotted)}")
-    parts = []
-    if scalars or (prefix and not tables):
-        header = f"[{'.'.join(_toml_key(p, p) for p in prefix)}]\n" if prefix else ""
-        parts.append(header + "".join(line + "\n" for line in scalars))
-    parts += [to_toml(value, (*prefix, key)) for key, value in tables]
-    return "\n".join(parts)
 
 
 # -- the service --------------------------------------------------------------------------------
@@ -159,7 +94,7 @@ class AdminOps:
         try:
             text = self.runtime.config_path.read_text(encoding="utf-8")
         except OSError as error:
-            raise AdminOpError(
+            raise RequestError(
                 500, "config_unreadable", f"cannot read the config file: {error.strerror}"
             ) from None
         self._audit_all("config read", {})
@@ -177,7 +112,7 @@ class AdminOps:
             plan = self._plan(parse_config(decode(text, path.name), path.name))
         except OSError as error:
             self._audit_all("config reload refused", {"problems": [error.strerror]})
-            raise AdminOpError(
+            raise RequestError(
                 500, "config_unreadable", f"cannot read the config file: {error.strerror}"
             ) from None
         except ConfigError as error:
@@ -309,7 +244,7 @@ class AdminOps:
             if tmp is not None:
                 with contextlib.suppress(OSError):
                     tmp.unlink(missing_ok=True)
-            raise AdminOpError(
+            raise RequestError(
                 500,
                 "config_write_failed",
                 f"cannot write the config file: {error.strerror}; nothing changed",
@@ -318,7 +253,7 @@ class AdminOps:
 
     def _restore(self, previous: str | None) -> None:
         if previous is not None:
-            with contextlib.suppress(AdminOpError):
+            with contextlib.suppress(RequestError):
                 self._write_atomic(previous)
 
     # -- accounts -------------------------------------------------------------------------
@@ -331,12 +266,12 @@ class AdminOps:
             runtime.engine.audit(
                 account_id, "unlock refused", {"reason": "allow_admin_unlock = false"}, now
             )
-            raise AdminOpError(
+            raise RequestError(
                 403, "admin_unlock_disabled", "the configuration sets allow_admin_unlock = false"
             )
         active = runtime.engine.lockouts.active(account_id)
         if lockout_id is not None and all(lockout.id != lockout_id for lockout in active):
-            raise AdminOpError(
+            raise RequestError(
                 404, "lockout_not_found", f"no active lockout {lockout_id} on {account_id}"
             )
         ended = runtime.engine.admin_unlock(account_id, lockout_id)
@@ -368,6 +303,14 @@ class AdminOps:
         runtime = self.runtime
         now = runtime.clock.now()
         accounts = list(runtime.pipeline.accounts.values())
+        if not runtime.config.daemon.allow_admin_unlock:
+            # A forced reset ends daily lockouts, so it is an unlock by another name.
+            for account in accounts:
+                runtime.engine.audit(account.account_id, "reset-day refused",
+                                     {"reason": "allow_admin_unlock = false"}, now)  # fmt: skip
+            raise RequestError(
+                403, "admin_unlock_disabled", "the configuration sets allow_admin_unlock = false"
+            )
         before = {
             a.account_id: {x.id for x in runtime.engine.lockouts.active(a.account_id)}
             for a in accounts

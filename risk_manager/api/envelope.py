@@ -4,16 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from risk_manager.errors import RequestError
 
-class ApiError(Exception):
-    """A failure to report to the client as `{"status": "error", "error": {...}}`."""
-
-    def __init__(self, status: int, code: str, message: str, details: Any = None) -> None:
-        super().__init__(message)
-        self.status = status
-        self.code = code
-        self.message = message
-        self.details = details
+# Routers raise it under this name; services (admin_ops) raise it as RequestError.
+ApiError = RequestError
 
 
 def ok(data: Any) -> dict[str, Any]:

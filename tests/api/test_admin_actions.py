@@ -54,21 +54,17 @@ def test_unlock_of_unknown_lockout_or_account_is_404(daemon: DaemonProcess) -> N
     assert (no_account.status_code, error_code(no_account)) == (404, "account_not_found")
 
 
-def test_unlock_refused_when_config_disallows_it(start_admin: StartAdmin) -> None:
+def test_allow_admin_unlock_only_changes_with_a_restart(start_admin: StartAdmin) -> None:
     daemon = start_admin(LOSS_PROFILE)
     path = daemon.home / "config" / "risk_manager.toml"
     path.write_text(path.read_text().replace("[daemon]", "[daemon]\nallow_admin_unlock = false"))
     headers = login(daemon)
+
     reload = call(daemon, "POST", f"{ADMIN}/config/reload", headers).json()["data"]
-    lose_past_daily_limit(daemon)
 
-    response = call(daemon, "POST", f"{ADMIN}/accounts/SIM-1/unlock", headers)
-
-    assert reload["applied"] == ["daemon.allow_admin_unlock"]
-    assert response.status_code == 403
-    assert error_code(response) == "admin_unlock_disabled"
-    assert active_lockouts(daemon)
-    assert daemon.get(f"{ACCOUNT}/enforcement")["records"][0]["reason"] == "admin unlock refused"
+    # Live, switching it back on and unlocking at once would make the setting meaningless.
+    assert "daemon.allow_admin_unlock" in reload["restart_required"]
+    assert "daemon.allow_admin_unlock" not in reload["applied"]
 
 
 def test_unlock_refused_from_the_start_with_allow_admin_unlock_false(
@@ -79,11 +75,19 @@ def test_unlock_refused_from_the_start_with_allow_admin_unlock_false(
     path = daemon.home / "config" / "risk_manager.toml"
     path.write_text(path.read_text().replace("[daemon]", "[daemon]\nallow_admin_unlock = false"))
     daemon = start_admin()
+    lose_past_daily_limit(daemon)
+    headers = login(daemon)
 
-    response = call(daemon, "POST", f"{ADMIN}/accounts/SIM-1/unlock", login(daemon))
+    response = call(daemon, "POST", f"{ADMIN}/accounts/SIM-1/unlock", headers)
+    reset = call(daemon, "POST", f"{ADMIN}/reset-day", headers)
 
     assert response.status_code == 403
     assert error_code(response) == "admin_unlock_disabled"
+    # A forced reset would end the daily lockout too: refused the same way.
+    assert (reset.status_code, error_code(reset)) == (403, "admin_unlock_disabled")
+    assert active_lockouts(daemon)
+    reasons = [r["reason"] for r in daemon.get(f"{ACCOUNT}/enforcement")["records"][:2]]
+    assert reasons == ["admin reset-day refused", "admin unlock refused"]
 
 
 def test_flatten_closes_positions_and_returns_what_is_left(daemon: DaemonProcess) -> None:

@@ -7,7 +7,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, BackgroundTasks, Depends, Request
 from pydantic import BaseModel, ConfigDict, Field
 
-from risk_manager.admin_ops import AdminOpError, AdminOps
+from risk_manager.admin_ops import AdminOps
 from risk_manager.api.auth_deps import AdminRequired, AuthDep
 from risk_manager.api.deps import AccountDep, RuntimeDep
 from risk_manager.api.envelope import ApiError, ok
@@ -41,13 +41,6 @@ def get_admin_ops(request: Request) -> AdminOps:
 OpsDep = Annotated[AdminOps, Depends(get_admin_ops)]
 
 
-def _run(call: Any, *args: Any, **kwargs: Any) -> Any:
-    try:
-        return call(*args, **kwargs)
-    except AdminOpError as error:
-        raise ApiError(error.status, error.code, error.message, error.details) from None
-
-
 # -- login ------------------------------------------------------------------------------------
 
 
@@ -78,12 +71,12 @@ _CONFIG_BODY = {
 
 @router.get("/config", summary="The config file text and the effective config", responses=_ERRORS)
 async def get_config(ops: OpsDep) -> dict[str, Any]:
-    return ok(_run(ops.show_config))
+    return ok(ops.show_config())
 
 
 @router.post("/config/reload", summary="Re-read the config file and apply it", responses=_ERRORS)
 async def reload_config(ops: OpsDep) -> dict[str, Any]:
-    return ok(_run(ops.reload))
+    return ok(ops.reload())
 
 
 @router.put(
@@ -104,7 +97,7 @@ async def put_config(request: Request, ops: OpsDep) -> dict[str, Any]:
         text = (await request.body()).decode("utf-8")
     except UnicodeDecodeError:
         raise ApiError(422, "invalid_config", "the body is not UTF-8 text") from None
-    return ok(_run(ops.replace, text, as_json=media == "application/json"))
+    return ok(ops.replace(text, as_json=media == "application/json"))
 
 
 # -- accounts and the daemon ------------------------------------------------------------------
@@ -115,7 +108,7 @@ async def unlock(
     account: AccountDep, ops: OpsDep, body: UnlockRequest | None = None
 ) -> dict[str, Any]:
     lockout_id = None if body is None else body.lockout_id
-    return ok(_run(ops.unlock, account.account_id, lockout_id))
+    return ok(ops.unlock(account.account_id, lockout_id))
 
 
 @router.post(
