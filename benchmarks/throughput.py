@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
+from decimal import Decimal
 from typing import Any
 
 from benchmarks.harness import (
@@ -15,6 +16,7 @@ from benchmarks.harness import (
     round_trip_fills,
     settle,
 )
+from risk_manager.domain.contracts import CONTRACTS
 
 
 def _rate(handle: Callable[[Any], None], events: Sequence[Any]) -> float:
@@ -73,9 +75,24 @@ async def all_rules(accounts: int, n_quotes: int, n_fills: int) -> dict[str, Any
     result["mixed_aggregate"]["account_evaluations_per_second"] = round(
         result["mixed_aggregate"]["per_second"] * per_event
     )
+    if accounts > 1:
+        result["mixed_spread"] = _spread(harness, ids, n_fills)
     await harness.broker.close()
     return result
 
+
+def _spread(harness: Any, ids: list[str], n_fills: int) -> dict[str, float]:
+    """Accounts that also hold different instruments: each quote reaches only its holders."""
+    symbols = [s for s in sorted(CONTRACTS) if s != "MNQ"]
+    for i, account_id in enumerate(ids):
+        open_position(harness, account_id, symbols[i % len(symbols)])
+    fills = _round_robin(ids, n_fills, "spread")
+    by_symbol = [
+        quotes(symbol, len(fills) // len(symbols) + 1, Decimal("5000")) for symbol in symbols
+    ]
+    spread_quotes = [q for batch in zip(*by_symbol, strict=True) for q in batch][: len(fills)]
+    stream = [e for pair in zip(spread_quotes, fills, strict=True) for e in pair]
+    return _pair(harness.pipeline.handle, stream)
 
 
 def _round_robin(ids: list[str], count: int, prefix: str) -> list[Any]:
