@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import ipaddress
 import os
 import time
 from pathlib import Path
@@ -28,6 +27,7 @@ from cli.output import (
     table,
     yes_no,
 )
+from risk_manager.netaddr import is_loopback_host
 
 app = typer.Typer(
     name="risk-trader",
@@ -342,13 +342,7 @@ def is_wsl() -> bool:
 
 def is_loopback(url: str) -> bool:
     """Whether the URL's host is a loopback address (the daemon refuses anything else)."""
-    host = urlsplit(url).hostname or ""
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
+    return is_loopback_host(urlsplit(url).hostname or "")
 
 
 def _candidates(url: str | None) -> list[tuple[str, str]]:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import ipaddress
 from datetime import time
 from typing import Literal, Self
 from zoneinfo import ZoneInfo
@@ -11,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from risk_manager.brokers.simulated.config import SimulatedBrokerConfig
 from risk_manager.domain.tradingday import TradingCalendar
+from risk_manager.netaddr import is_loopback_host
 from risk_manager.rules.params import Profile, zone_name
 
 
@@ -38,20 +38,11 @@ class DaemonConfig(Frozen):
 
     @model_validator(mode="after")
     def _loopback_unless_allowed(self) -> Self:
-        if not self.allow_remote and not _is_loopback(self.host):
+        if not self.allow_remote and not is_loopback_host(self.host):
             raise ValueError(
                 f"host {self.host!r} is not a loopback address; set allow_remote = true to bind it"
             )
         return self
-
-
-def _is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 class TradingDayConfig(Frozen):
