@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import tempfile
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -134,7 +133,3 @@ def open_position(harness: Harness, account_id: str, symbol: str = "MNQ", size: 
 
 async def settle(harness: Harness) -> None:
     await harness.executor.drain()
-
-
-def run(coro):
-    return asyncio.run(coro)
