@@ -140,4 +140,3 @@ def status_under_load(target_rate: int = 2000, requests: int = 1000) -> dict[str
         "status_p99_ms": round(latencies[int(len(latencies) * 0.99) - 1], 3),
         "requests": requests,
     }
-

@@ -359,4 +359,3 @@ def _admin_auth_locked(failures: int, seconds: int) -> None:
 def _url_host(sock: socket.socket) -> str:
     host = sock.getsockname()[0]
     return f"[{host}]" if ":" in host else host
-

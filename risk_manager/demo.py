@@ -71,9 +71,7 @@ def show_account(trader: Trader, title: str) -> None:
     for column in ("position", "unrealized", "realized (net)", "fees", "lockouts"):
         table.add_column(column, justify="right")
     held = ", ".join(f"{p['size']:+d} {p['symbol']} @ {p['avg_price']:,.2f}" for p in positions)
-    locks = ", ".join(
-        f"{x['rule']} ({x['seconds_remaining'] or 0:,.0f} s left)" for x in lockouts
-    )
+    locks = ", ".join(f"{x['rule']} ({x['seconds_remaining'] or 0:,.0f} s left)" for x in lockouts)
     table.add_row(held or "flat", f"{pnl['unrealized']:+,.2f}", f"{pnl['realized']:+,.2f}",
                   f"{pnl['fees']:,.2f}", locks or "none")  # fmt: skip
     console.print(table)

@@ -15,9 +15,7 @@ if TYPE_CHECKING:
 
     from risk_manager.config.models import LogConfig
 
-FILE_FORMAT = (
-    "{time:YYYY-MM-DD HH:mm:ss.SSS Z} | {level: <8} | {extra[account]: <10} | {message}"
-)
+FILE_FORMAT = "{time:YYYY-MM-DD HH:mm:ss.SSS Z} | {level: <8} | {extra[account]: <10} | {message}"
 CONSOLE_FORMAT = (
     "<green>{time:HH:mm:ss}</green> <level>{level: <8}</level> "
     "<cyan>{extra[account]}</cyan> {message}"
@@ -47,11 +45,8 @@ def configure(logs_dir: Path, settings: LogConfig) -> None:
         filter=_is_enforcement,
         **files,
     )
-    logger.add(
-        logs_dir / "error.log", level="ERROR", format=FILE_FORMAT, backtrace=False, **files
-    )
+    logger.add(logs_dir / "error.log", level="ERROR", format=FILE_FORMAT, backtrace=False, **files)
     if sys.platform == "win32":
         # Critical events also reach the Windows Event Log (when pywin32 is installed).
         logger.add(lambda message: report_critical(message.record["message"]), level="CRITICAL",
                    diagnose=False)  # fmt: skip
-

@@ -382,4 +382,3 @@ def _reduces_exposure(order: Order, account: AccountState) -> bool:
     if position is None:
         return False
     return (position.size > 0) != (order.side > 0) and order.quantity <= abs(position.size)
-

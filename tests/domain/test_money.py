@@ -78,9 +78,7 @@ ticks = st.integers(min_value=60000, max_value=100000).map(lambda n: D(n) * D("0
 
 
 @given(
-    fills=st.lists(
-        st.tuples(st.integers(-5, 5).filter(bool), ticks), min_size=1, max_size=30
-    ),
+    fills=st.lists(st.tuples(st.integers(-5, 5).filter(bool), ticks), min_size=1, max_size=30),
     exit_price=ticks,
 )
 def test_realized_plus_final_unrealized_equals_cash_flow(fills, exit_price) -> None:

@@ -65,11 +65,20 @@ def test_connect_streams_state_then_events_in_broker_order(tmp_path: Path) -> No
     events = asyncio.run(scenario())
 
     assert [type(e) for e in events] == [
-        ConnectionChange, Quote, Quote, OrderUpdate, Fill, OrderUpdate, AccountUpdate,
+        ConnectionChange,
+        Quote,
+        Quote,
+        OrderUpdate,
+        Fill,
+        OrderUpdate,
+        AccountUpdate,
     ]
     assert [q.symbol for q in events[1:3]] == ["MNQ", "ES"]  # type: ignore[union-attr]
     assert [e.event_id for e in events[3:]] == [  # type: ignore[union-attr]
-        "order:1:working", "fill:1", "order:1:filled", "account:A1:1",
+        "order:1:working",
+        "fill:1",
+        "order:1:filled",
+        "account:A1:1",
     ]
 
 

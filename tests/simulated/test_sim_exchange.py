@@ -66,14 +66,22 @@ def test_market_order_emits_working_fill_filled_account_in_order() -> None:
 
     assert order.status is OrderStatus.FILLED
     assert [type(e) for e in changes.events] == [
-        Quote, OrderUpdate, Fill, OrderUpdate, AccountUpdate,
+        Quote,
+        OrderUpdate,
+        Fill,
+        OrderUpdate,
+        AccountUpdate,
     ]
     ids = [e.event_id for e in changes.events[1:]]  # type: ignore[union-attr]
     assert ids == ["order:1:working", "fill:1", "order:1:filled", "account:A1:1"]
     fill = changes.events[2]
     assert isinstance(fill, Fill)
     assert (fill.symbol, fill.price, fill.fee, fill.order_id, fill.ts) == (
-        "MNQ", D("21000.00"), D("0.37"), "1", NOW,
+        "MNQ",
+        D("21000.00"),
+        D("0.37"),
+        "1",
+        NOW,
     )
     account = changes.events[4]
     assert isinstance(account, AccountUpdate)
@@ -141,8 +149,14 @@ def test_sell_stop_protects_a_long_position() -> None:
 def test_stop_limit_becomes_a_limit_once_its_stop_is_hit() -> None:
     exchange = make_exchange()
     exchange.submit(
-        "A1", "MNQ", Side.BUY, 1, OrderType.STOP_LIMIT, NOW,
-        limit_price=D("21010"), stop_price=D("21005"),
+        "A1",
+        "MNQ",
+        Side.BUY,
+        1,
+        OrderType.STOP_LIMIT,
+        NOW,
+        limit_price=D("21010"),
+        stop_price=D("21005"),
     )
     exchange.set_prices({"MNQ": D("21020")}, NOW)  # stop hit, but above the limit
     assert exchange.position_size("A1", "MNQ") == 0
@@ -183,7 +197,10 @@ def test_locked_account_rejects_new_exposure_but_allows_closing() -> None:
     reduced, _ = exchange.submit("A1", "MNQ", Side.SELL, 1, OrderType.MARKET, NOW)
 
     assert [o.status for o in (added, flipped, other, reduced)] == [
-        OrderStatus.REJECTED, OrderStatus.REJECTED, OrderStatus.REJECTED, OrderStatus.FILLED,
+        OrderStatus.REJECTED,
+        OrderStatus.REJECTED,
+        OrderStatus.REJECTED,
+        OrderStatus.FILLED,
     ]
     assert changes.events[-1].event_id == f"order:{added.order_id}:rejected"  # type: ignore[union-attr]
     assert exchange.position_size("A1", "MNQ") == 1
@@ -259,8 +276,12 @@ def test_fills_since_filters_by_time() -> None:
 def test_bad_order_input_raises_a_clear_error(kwargs: dict[str, object], message: str) -> None:
     exchange = make_exchange()
     args: dict[str, object] = {
-        "account_id": "A1", "symbol": "MNQ", "side": Side.BUY, "quantity": 1,
-        "order_type": OrderType.MARKET, "now": NOW,
+        "account_id": "A1",
+        "symbol": "MNQ",
+        "side": Side.BUY,
+        "quantity": 1,
+        "order_type": OrderType.MARKET,
+        "now": NOW,
     }
     args.update(kwargs)
     with pytest.raises(SimOrderError, match=message):

@@ -226,8 +226,14 @@ class SimulatedBroker:
         """Trade as the trader would on the platform; SimOrderError on bad input."""
         self._check_open()
         order, changes = self._exchange.submit(
-            account_id, symbol, side, quantity, order_type, self._clock.now(),
-            limit_price=limit_price, stop_price=stop_price,
+            account_id,
+            symbol,
+            side,
+            quantity,
+            order_type,
+            self._clock.now(),
+            limit_price=limit_price,
+            stop_price=stop_price,
         )
         self._apply(changes)
         return order

@@ -72,8 +72,16 @@ class SimOrder:
     def snapshot(self) -> Order:
         """The order as the normalized, immutable event type."""
         return Order(
-            self.order_id, self.account_id, self.symbol, self.side, self.type, self.quantity,
-            self.status, self.updated_at, self.limit_price, self.stop_price,
+            self.order_id,
+            self.account_id,
+            self.symbol,
+            self.side,
+            self.type,
+            self.quantity,
+            self.status,
+            self.updated_at,
+            self.limit_price,
+            self.stop_price,
         )
 
 
@@ -221,8 +229,15 @@ class PaperExchange:
         changes = Changes()
         price = self._ensure_price(symbol, now, changes)
         order = SimOrder(
-            str(self._next_order_id), account_id, symbol, side, order_type, quantity,
-            OrderStatus.WORKING, now, *prices,
+            str(self._next_order_id),
+            account_id,
+            symbol,
+            side,
+            order_type,
+            quantity,
+            OrderStatus.WORKING,
+            now,
+            *prices,
         )
         self._next_order_id += 1
         changes.next_order_id = self._next_order_id
@@ -266,8 +281,13 @@ class PaperExchange:
         self, order: SimOrder, price: Decimal, now: datetime, changes: Changes, *, on_entry: bool
     ) -> None:
         fill_price, triggered = execution_price(
-            order.side, order.type, price, order.limit_price, order.stop_price,
-            triggered=order.triggered, on_entry=on_entry,
+            order.side,
+            order.type,
+            price,
+            order.limit_price,
+            order.stop_price,
+            triggered=order.triggered,
+            on_entry=on_entry,
         )
         if triggered != order.triggered:
             order.triggered = True
@@ -292,8 +312,15 @@ class PaperExchange:
         fill_id = self._next_fill_id
         self._next_fill_id += 1
         fill = Fill(
-            f"fill:{fill_id}", order.account_id, now, order.symbol, order.side, order.quantity,
-            price, fee, order.order_id,
+            f"fill:{fill_id}",
+            order.account_id,
+            now,
+            order.symbol,
+            order.side,
+            order.quantity,
+            price,
+            fee,
+            order.order_id,
         )
         self._fills.setdefault(order.account_id, []).append(fill)
         changes.positions[key] = position
@@ -343,5 +370,8 @@ class PaperExchange:
         changes.accounts[account.account_id] = account
         return AccountUpdate(
             f"account:{account.account_id}:{account.seq}",
-            account.account_id, now, account.balance, account.can_trade,
+            account.account_id,
+            now,
+            account.balance,
+            account.can_trade,
         )

@@ -106,8 +106,18 @@ class SimStore:
         ]
         orders = [
             SimOrder(
-                str(oid), aid, symbol, Side(side), OrderType(kind), qty, OrderStatus(status),
-                datetime.fromisoformat(updated), _dec(limit), _dec(stop), bool(trig), rev,
+                str(oid),
+                aid,
+                symbol,
+                Side(side),
+                OrderType(kind),
+                qty,
+                OrderStatus(status),
+                datetime.fromisoformat(updated),
+                _dec(limit),
+                _dec(stop),
+                bool(trig),
+                rev,
             )
             for oid, aid, symbol, side, kind, qty, status, updated, limit, stop, trig, rev in (
                 db.execute("SELECT * FROM orders WHERE status = 'working' ORDER BY order_id")
@@ -115,8 +125,15 @@ class SimStore:
         ]
         fills = [
             Fill(
-                f"fill:{fid}", aid, datetime.fromisoformat(ts), symbol, Side(side), qty,
-                Decimal(price), Decimal(fee), order_id,
+                f"fill:{fid}",
+                aid,
+                datetime.fromisoformat(ts),
+                symbol,
+                Side(side),
+                qty,
+                Decimal(price),
+                Decimal(fee),
+                order_id,
             )
             for fid, aid, ts, symbol, side, qty, price, fee, order_id in db.execute(
                 "SELECT fill_id, account_id, ts, symbol, side, quantity, price, fee, order_id "
@@ -128,8 +145,13 @@ class SimStore:
             for symbol, price in db.execute("SELECT symbol, price FROM prices ORDER BY rowid")
         }
         return Snapshot(
-            accounts, positions, orders, fills, prices,
-            int(meta.get("next_order_id", 1)), int(meta.get("next_fill_id", 1)),
+            accounts,
+            positions,
+            orders,
+            fills,
+            prices,
+            int(meta.get("next_order_id", 1)),
+            int(meta.get("next_fill_id", 1)),
         )
 
     def commit(self, changes: Changes) -> None:
@@ -140,25 +162,58 @@ class SimStore:
         db = self._db
         db.execute("BEGIN IMMEDIATE")
         try:
-            db.executemany(_UPSERT_ACCOUNT, [
-                (a.account_id, a.name, str(a.balance), int(a.can_trade), a.seq)
-                for a in changes.accounts.values()
-            ])
-            db.executemany(_UPSERT_POSITION, [
-                (p.account_id, p.symbol, p.size, str(p.avg_price))
-                for p in changes.positions.values()
-            ])
-            db.executemany(_UPSERT_ORDER, [
-                (int(o.order_id), o.account_id, o.symbol, int(o.side), o.type.value, o.quantity,
-                 o.status.value, _ts(o.updated_at), _text(o.limit_price), _text(o.stop_price),
-                 int(o.triggered), o.revision)
-                for o in changes.orders.values()
-            ])
-            db.executemany(_INSERT_FILL, [
-                (int(f.event_id.removeprefix("fill:")), f.account_id, _ts(f.ts), f.symbol,
-                 int(f.side), f.quantity, str(f.price), str(f.fee), f.order_id, str(realized))
-                for f, realized in changes.fills
-            ])
+            db.executemany(
+                _UPSERT_ACCOUNT,
+                [
+                    (a.account_id, a.name, str(a.balance), int(a.can_trade), a.seq)
+                    for a in changes.accounts.values()
+                ],
+            )
+            db.executemany(
+                _UPSERT_POSITION,
+                [
+                    (p.account_id, p.symbol, p.size, str(p.avg_price))
+                    for p in changes.positions.values()
+                ],
+            )
+            db.executemany(
+                _UPSERT_ORDER,
+                [
+                    (
+                        int(o.order_id),
+                        o.account_id,
+                        o.symbol,
+                        int(o.side),
+                        o.type.value,
+                        o.quantity,
+                        o.status.value,
+                        _ts(o.updated_at),
+                        _text(o.limit_price),
+                        _text(o.stop_price),
+                        int(o.triggered),
+                        o.revision,
+                    )
+                    for o in changes.orders.values()
+                ],
+            )
+            db.executemany(
+                _INSERT_FILL,
+                [
+                    (
+                        int(f.event_id.removeprefix("fill:")),
+                        f.account_id,
+                        _ts(f.ts),
+                        f.symbol,
+                        int(f.side),
+                        f.quantity,
+                        str(f.price),
+                        str(f.fee),
+                        f.order_id,
+                        str(realized),
+                    )
+                    for f, realized in changes.fills
+                ],
+            )
             db.executemany(_UPSERT_PRICE, [(s, str(p)) for s, p in changes.prices.items()])
             for key, value in (
                 ("next_order_id", changes.next_order_id),
