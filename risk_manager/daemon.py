@@ -25,8 +25,8 @@ from loguru import logger
 from risk_manager import logs
 from risk_manager.api.app import create_app
 from risk_manager.auth import AdminAuth
+from risk_manager.brokers import registry as brokers
 from risk_manager.brokers.base import BrokerError
-from risk_manager.brokers.factory import build_broker
 from risk_manager.bus import EventBus
 from risk_manager.clock import Clock
 from risk_manager.config import Config, ConfigError, load_config
@@ -169,6 +169,7 @@ class Daemon:
     async def _startup(self) -> tuple[_Server, socket.socket]:
         self.paths.ensure()
         config_file = ensure_config(self.paths, self.config_path)
+        brokers.load_plugins()  # before the config: it may name a plugin's broker kind
         config = load_config(config_file)
         if self.port_override is not None:
             config = config.model_copy(
@@ -201,7 +202,10 @@ class Daemon:
         """Open the store and wire broker, pipeline, engine and executor together."""
         clock = Clock()
         store = Store(self.paths.database)
-        broker = build_broker(config, self.paths, clock)
+        names = tuple(
+            (account_id, a.name or account_id) for account_id, a in config.accounts.items()
+        )
+        broker = brokers.build(config.broker, brokers.BrokerContext(names, self.paths, clock))
         bus = EventBus()
         calendar = config.trading_day.calendar()
         pipeline = Pipeline(store, calendar, broker.contract_spec, bus)

@@ -9,7 +9,6 @@ from pathlib import Path
 
 from risk_manager.auth import AdminAuth
 from risk_manager.brokers.base import Broker
-from risk_manager.brokers.simulated.adapter import SimulatedBroker
 from risk_manager.bus import EventBus
 from risk_manager.clock import Clock
 from risk_manager.config.models import Config
@@ -54,11 +53,6 @@ class Runtime:
     auth: AdminAuth | None = None  # admin routes answer 503 without it
     stop_requested: asyncio.Event = field(default_factory=asyncio.Event)
     started_monotonic: float = field(default_factory=time.monotonic)
-
-    @property
-    def simulator(self) -> SimulatedBroker | None:
-        """The paper exchange, when it is the broker (enables the sim-only API routes)."""
-        return self.broker if isinstance(self.broker, SimulatedBroker) else None
 
     @property
     def uptime_seconds(self) -> float:

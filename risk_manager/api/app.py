@@ -16,7 +16,8 @@ from risk_manager.api.auth_deps import install_auth_errors
 from risk_manager.api.docs import DESCRIPTION, mount_docs
 from risk_manager.api.envelope import ApiError, error_body
 from risk_manager.api.guards import GuardMiddleware
-from risk_manager.api.routers import admin, public, risk, sim, trader
+from risk_manager.api.routers import admin, public, risk, trader
+from risk_manager.brokers.base import RouteProvider
 from risk_manager.runtime import Runtime
 from risk_manager.trader_sessions import TraderSessions
 
@@ -75,10 +76,9 @@ def create_app(runtime: Runtime) -> Any:
     app.include_router(trader.router)
     app.include_router(admin.login_router)
     app.include_router(admin.router)
-    if runtime.simulator is not None:
-        app.include_router(sim.router)
-        if runtime.config.broker.simulated.test_controls:
-            app.include_router(sim.controls)
+    if isinstance(runtime.broker, RouteProvider):
+        for router in runtime.broker.api_routers():
+            app.include_router(router)
     mount_docs(app, TITLE)
     settings = runtime.config.daemon
     extra_hosts = frozenset({settings.host.lower()}) if settings.allow_remote else frozenset()

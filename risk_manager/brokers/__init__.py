@@ -1,1 +1,6 @@
-"""Broker adapters: one interface, several implementations (SPEC §2)."""
+"""Broker adapters: one interface (`base`), a registry of kinds, several implementations.
+
+Importing this package registers the built-in kinds.
+"""
+
+from risk_manager.brokers import simulated as simulated  # registers "simulated"

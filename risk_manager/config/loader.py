@@ -9,7 +9,8 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from risk_manager.config.models import Config
+from risk_manager.config.broker import registered_kinds
+from risk_manager.config.models import Config, config_model
 
 
 class ConfigError(Exception):
@@ -31,10 +32,19 @@ def _key(location: tuple[int | str, ...]) -> str:
     return ".".join(str(part) for part in location) or "(top level)"
 
 
+def _untagged(location: tuple[int | str, ...]) -> tuple[int | str, ...]:
+    # A tagged union puts the tag into the location (broker.simulated.simulated.seed); the
+    # reader wrote broker.simulated.seed.
+    kinds = registered_kinds()
+    if len(kinds) > 1 and location[:1] == ("broker",) and location[1:2] and location[1] in kinds:
+        return location[:1] + location[2:]
+    return location
+
+
 def _problems(error: ValidationError) -> list[str]:
     problems = []
     for item in error.errors():
-        location = item["loc"]
+        location = _untagged(item["loc"])
         message = item["msg"].removeprefix("Value error, ")
         if item["type"] == "extra_forbidden":
             message = "unknown key"
@@ -45,7 +55,7 @@ def _problems(error: ValidationError) -> list[str]:
 def parse_config(data: dict[str, Any], source: str = "<config>") -> Config:
     """Validate a decoded document."""
     try:
-        return Config.model_validate(data)
+        return config_model().model_validate(data)
     except ValidationError as error:
         raise ConfigError(source, _problems(error)) from None
 

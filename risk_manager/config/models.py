@@ -3,12 +3,18 @@
 from __future__ import annotations
 
 from datetime import time
+from functools import cache
 from typing import Literal, Self
 from zoneinfo import ZoneInfo
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, create_model, field_validator, model_validator
 
-from risk_manager.brokers.simulated.config import SimulatedBrokerConfig
+from risk_manager.config.broker import (
+    BrokerSettings,
+    broker_union,
+    default_settings,
+    registered_settings,
+)
 from risk_manager.domain.tradingday import TradingCalendar
 from risk_manager.netaddr import is_loopback_host
 from risk_manager.rules.params import Profile, zone_name
@@ -58,11 +64,6 @@ class TradingDayConfig(Frozen):
         return TradingCalendar(self.reset_time, ZoneInfo(self.timezone))
 
 
-class BrokerConfig(Frozen):
-    kind: Literal["simulated"] = "simulated"
-    simulated: SimulatedBrokerConfig = SimulatedBrokerConfig()
-
-
 class AccountConfig(Frozen):
     name: str = ""
     profile: str | None = None
@@ -71,7 +72,7 @@ class AccountConfig(Frozen):
 class Config(Frozen):
     daemon: DaemonConfig = DaemonConfig()
     trading_day: TradingDayConfig = TradingDayConfig()
-    broker: BrokerConfig = BrokerConfig()
+    broker: BrokerSettings = Field(default_factory=default_settings)
     accounts: dict[str, AccountConfig] = Field(default_factory=dict)
     profiles: dict[str, Profile] = Field(default_factory=dict)
 
@@ -90,3 +91,20 @@ class Config(Frozen):
         """The rules of an account; an account without a profile has none."""
         name = self.accounts[account_id].profile
         return self.profiles[name] if name is not None else Profile()
+
+
+def config_model() -> type[Config]:
+    """`Config` with `broker` validated as the union of the registered broker kinds.
+
+    Validate documents with this (the loader does), not with `Config` itself: the base class
+    only knows the common `kind` field of broker settings.
+    """
+    return _config_model(registered_settings())
+
+
+@cache
+def _config_model(kinds: tuple[tuple[str, type[BrokerSettings]], ...]) -> type[Config]:
+    # `kinds` is the cache key: a kind registered later gets a new model.
+    broker = (broker_union(), Field(default_factory=default_settings))
+    model: type[Config] = create_model("Config", __base__=Config, broker=broker)
+    return model

@@ -161,7 +161,7 @@ class Executor:
     def _sent(self, batch: Batch, step: Step, result: BrokerResult) -> BrokerResult:
         if batch.first_action_at is None:
             batch.first_action_at = time.perf_counter()
-        batch.responses.append({"step": step.to_json(), "ok": result.ok, **result.response})
+        batch.responses.append({"step": step.to_json(), **result.journal()})
         return result
 
     async def _position(self, account_id: str, symbol: str) -> int:
@@ -222,7 +222,7 @@ class Executor:
                 return  # filled or cancelled meanwhile, or already moved
             result = await broker.modify_order(account, step.order_id, stop_price=step.price)
             if not self._sent(batch, step, result).ok:
-                raise StepFailed(str(result.response.get("errorMessage")))
+                raise StepFailed(result.error or "refused by the broker")
 
     async def _place_stop(self, batch: Batch, step: Step) -> None:
         assert step.symbol is not None
@@ -237,7 +237,7 @@ class Executor:
             stop_price=step.price,
         )  # fmt: skip
         if not self._sent(batch, step, result).ok:
-            raise StepFailed(str(result.response.get("errorMessage")))
+            raise StepFailed(result.error or "refused by the broker")
 
 
 def _summary(batch: Batch) -> str:

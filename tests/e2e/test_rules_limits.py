@@ -43,7 +43,7 @@ def test_max_contracts_when_gross_exceeds_limit_then_reduces_newest_to_limit(sta
     assert record["status"] == "done"
     assert record["trigger"]["max_contracts"] == {"gross": 4, "limit": 3, "symbol": "MNQ"}
     assert record["steps"] == [{"kind": "reduce", "symbol": "MNQ", "target": 1}]
-    assert [(r["ok"], r["status"]) for r in record["responses"]] == [(True, "filled")]
+    assert [(r["ok"], r["raw"]["status"]) for r in record["responses"]] == [(True, "filled")]
     assert 0 <= record["first_action_ms"] <= record["latency_ms"]
     assert record["outcome"] == "reduce MNQ: 1 broker request(s)"
     assert lockout["ends"] == "time"

@@ -142,17 +142,17 @@ def test_close_and_partial_close_reply_like_a_broker(tmp_path: Path) -> None:
         broker = make_broker(tmp_path / "sim.db")
         flat = await broker.close_position("A1", "MNQ")
         assert not flat.ok
-        assert flat.response["errorCode"] != 0
-        assert "no open position" in str(flat.response["errorMessage"])
+        assert flat.raw["errorCode"] != 0
+        assert "no open position" in str(flat.error)
 
         broker.submit_order("A1", "MNQ", Side.SELL, 3, OrderType.MARKET)
         too_many = await broker.partial_close("A1", "MNQ", 4)
         assert not too_many.ok
         partial = await broker.partial_close("A1", "MNQ", 1)
         assert partial.ok
-        assert partial.response["success"] is True
-        assert partial.response["errorCode"] == 0
-        assert partial.response["orderId"] == "2"
+        assert partial.raw["success"] is True
+        assert partial.error is None
+        assert partial.order_id == "2"
         [position] = await broker.open_positions("A1")
         assert position.size == -2
 
@@ -172,7 +172,7 @@ def test_place_cancel_and_modify_orders(tmp_path: Path) -> None:
             "A1", "ES", Side.BUY, 1, OrderType.STOP, stop_price=D("6010")
         )
         assert placed.ok
-        order_id = str(placed.response["orderId"])
+        order_id = str(placed.order_id)
 
         moved = await broker.modify_order("A1", order_id, stop_price=D("6005"))
         assert moved.ok
@@ -186,7 +186,7 @@ def test_place_cancel_and_modify_orders(tmp_path: Path) -> None:
         assert not (await broker.cancel_order("A1", order_id)).ok
         bad = await broker.place_order("A1", "ES", Side.BUY, 0, OrderType.MARKET)
         assert not bad.ok
-        assert "quantity" in str(bad.response["errorMessage"])
+        assert "quantity" in str(bad.error)
         await broker.close()
 
     asyncio.run(scenario())
@@ -200,7 +200,7 @@ def test_locked_account_refuses_orders_that_add_exposure(tmp_path: Path) -> None
         broker.set_can_trade("A1", False)
         refused = await broker.place_order("A1", "MNQ", Side.BUY, 1, OrderType.MARKET)
         assert not refused.ok
-        assert refused.response["orderId"] == "1"
+        assert refused.order_id == "1"
         assert not (await broker.account_info("A1")).can_trade
         await broker.close()
         return events

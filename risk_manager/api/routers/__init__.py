@@ -1,1 +1,1 @@
-"""Routers: public (read), sim (simulator only); more are attached in app.py."""
+"""Routers: public (read), risk, trader, admin; a broker may add its own (see app.py)."""

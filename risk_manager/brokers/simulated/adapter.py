@@ -12,13 +12,14 @@ from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
 
+from fastapi import APIRouter
 from loguru import logger
 
 from risk_manager.brokers.base import (
     AccountInfo,
-    BrokerError,
     BrokerPosition,
     BrokerResult,
+    BrokerUnavailable,
     EventSink,
 )
 from risk_manager.brokers.simulated.config import SimulatedBrokerConfig
@@ -49,14 +50,14 @@ ERROR_TRADING_DISABLED = 2  # canTrade is false and the order would add exposure
 ERROR_NO_POSITION = 3  # nothing to close
 
 
-def _ok(**fields: object) -> BrokerResult:
-    return BrokerResult(True, {"success": True, "errorCode": 0, "errorMessage": None, **fields})
+def _ok(order_id: str, **fields: object) -> BrokerResult:
+    raw = {"success": True, "errorCode": 0, "errorMessage": None, "orderId": order_id, **fields}
+    return BrokerResult(True, order_id, None, raw)
 
 
-def _refused(code: int, message: str, **fields: object) -> BrokerResult:
-    return BrokerResult(
-        False, {"success": False, "errorCode": code, "errorMessage": message, **fields}
-    )
+def _refused(code: int, message: str, order_id: str | None = None) -> BrokerResult:
+    raw = {"success": False, "errorCode": code, "errorMessage": message, "orderId": order_id}
+    return BrokerResult(False, order_id, message, raw)
 
 
 class SimulatedBroker:
@@ -128,7 +129,7 @@ class SimulatedBroker:
         try:
             return self._info(account_id)
         except SimOrderError as exc:
-            raise BrokerError(str(exc)) from None
+            raise BrokerUnavailable(str(exc)) from None
 
     async def open_positions(self, account_id: str) -> list[BrokerPosition]:
         """The account's non-flat positions."""
@@ -142,6 +143,11 @@ class SimulatedBroker:
         """The account's working orders, oldest first."""
         self._check_link()
         return self._exchange.working_orders(account_id)
+
+    async def order_status(self, account_id: str, order_id: str) -> Order | None:
+        """One order of this run or still working, in its current status."""
+        self._check_link()
+        return self._exchange.order(account_id, order_id)
 
     async def fills_since(self, account_id: str, since: datetime) -> list[Fill]:
         """Fills at or after `since`, in fill order."""
@@ -172,7 +178,7 @@ class SimulatedBroker:
         except SimOrderError as exc:
             return _refused(ERROR_INVALID, str(exc))
         self._apply(changes)
-        return _ok(orderId=order.order_id)
+        return _ok(order.order_id)
 
     async def place_order(
         self,
@@ -209,7 +215,15 @@ class SimulatedBroker:
         except SimOrderError as exc:
             return _refused(ERROR_INVALID, str(exc))
         self._apply(changes)
-        return _ok(orderId=order.order_id, status=order.status.value)
+        return _ok(order.order_id, status=order.status.value)
+
+    # RouteProvider: the platform stand-in (place orders, move prices) and the test controls.
+
+    def api_routers(self) -> list[APIRouter]:
+        """The `/api/v1/sim` routes; the test controls only with `test_controls = true`."""
+        from risk_manager.brokers.simulated import routes  # the routes import this module
+
+        return [routes.router, routes.controls] if self._config.test_controls else [routes.router]
 
     # Simulator controls (sim API routes and tests); they work while the link is down.
 
@@ -291,9 +305,9 @@ class SimulatedBroker:
             return _refused(
                 ERROR_TRADING_DISABLED,
                 f"account {order.account_id} cannot trade: the order would add exposure",
-                orderId=order.order_id,
+                order.order_id,
             )
-        return _ok(orderId=order.order_id, status=order.status.value)
+        return _ok(order.order_id, status=order.status.value)
 
     def _info(self, account_id: str) -> AccountInfo:
         account = self._exchange.account(account_id)
@@ -321,9 +335,9 @@ class SimulatedBroker:
 
     def _check_open(self) -> None:
         if self._closed:
-            raise BrokerError("the simulated broker is closed")
+            raise BrokerUnavailable("the simulated broker is closed")
 
     def _check_link(self) -> None:
         self._check_open()
         if not self._link_up:
-            raise BrokerError("simulated broker is disconnected")
+            raise BrokerUnavailable("simulated broker is disconnected")

@@ -1,4 +1,4 @@
-"""Settings of the simulated broker (`[broker.simulated]`)."""
+"""Settings of the simulated broker (`[broker] kind = "simulated"` and `[broker.simulated]`)."""
 
 from __future__ import annotations
 
@@ -6,6 +6,8 @@ from decimal import Decimal
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
+
+from risk_manager.config.broker import BrokerSettings
 
 
 class SimulatedBrokerConfig(BaseModel):
@@ -21,3 +23,10 @@ class SimulatedBrokerConfig(BaseModel):
     # Routes that move the clock, drop the link, flip canTrade or stall the loop: for tests
     # and demos only, since they could end a lockout early. Off unless asked for.
     test_controls: bool = False
+
+
+class SimulatedSettings(BrokerSettings):
+    """`[broker] kind = "simulated"` (the default) with its `[broker.simulated]` table."""
+
+    kind: Literal["simulated"] = "simulated"
+    simulated: SimulatedBrokerConfig = SimulatedBrokerConfig()

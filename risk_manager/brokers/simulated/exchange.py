@@ -128,6 +128,8 @@ class PaperExchange:
         self._accounts = {account.account_id: account for account in snap.accounts}
         self._positions = {(p.account_id, p.symbol): p for p in snap.positions}
         self._working = {order.order_id: order for order in snap.orders}
+        # Orders that ended in this run (not persisted: after a restart they read as unknown).
+        self._ended: dict[str, SimOrder] = {}
         self._fills: dict[str, list[Fill]] = {}
         for fill in snap.fills:
             self._fills.setdefault(fill.account_id, []).append(fill)
@@ -162,6 +164,11 @@ class PaperExchange:
     def working_orders(self, account_id: str) -> list[Order]:
         """The account's working orders, oldest first."""
         return [o.snapshot() for o in self._working.values() if o.account_id == account_id]
+
+    def order(self, account_id: str, order_id: str) -> Order | None:
+        """A working order, or one that ended in this run; None if unknown."""
+        order = self._working.get(order_id) or self._ended.get(order_id)
+        return order.snapshot() if order is not None and order.account_id == account_id else None
 
     def fills_since(self, account_id: str, since: datetime) -> list[Fill]:
         """The account's fills at or after `since`, in fill order."""
@@ -244,6 +251,7 @@ class PaperExchange:
         changes.orders[order.order_id] = order
         if not account.can_trade and self._adds_exposure(order):
             order.status = OrderStatus.REJECTED
+            self._ended[order.order_id] = order
             changes.events.append(self._order_update(order))
             return order.snapshot(), changes
         self._working[order.order_id] = order
@@ -355,6 +363,7 @@ class PaperExchange:
         order.status = status
         order.updated_at = now
         self._working.pop(order.order_id, None)
+        self._ended[order.order_id] = order
         changes.orders[order.order_id] = order
         changes.events.append(self._order_update(order))
 

@@ -1,4 +1,4 @@
-"""Simulator-only routes: stand in for the trader's platform (exist only with the simulator)."""
+"""The simulator's own API routes: stand in for the trader's platform (mounted by the adapter)."""
 
 from __future__ import annotations
 
@@ -23,9 +23,9 @@ controls = APIRouter(prefix="/api/v1/sim", tags=["simulator test controls"])
 
 
 def _simulator(runtime: RuntimeDep) -> SimulatedBroker:
-    simulator = runtime.simulator
-    if simulator is None:  # the router is only mounted with the simulator; belt and braces
-        raise ApiError(404, "not_found", "the simulated broker is not in use")
+    # These routes are mounted only by a SimulatedBroker (RouteProvider), so this always holds.
+    simulator = runtime.broker
+    assert isinstance(simulator, SimulatedBroker)
     return simulator
 
 
