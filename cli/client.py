@@ -167,7 +167,7 @@ class Client:
 
 def parse_sse(lines: Iterator[str]) -> Iterator[tuple[str, Any]]:
     """Group `event:`/`data:` lines into messages; comments (keep-alives) are skipped."""
-    kind, data = "message", []
+    kind, data = "message", list[str]()
     for line in lines:
         if not line:
             if data:

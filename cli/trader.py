@@ -137,7 +137,9 @@ def positions(
         for d in data
         for p in d["positions"]
     ]
-    columns = ("Account", "Symbol", "Side", "Qty", "Avg price", "Last price", "Unrealized PnL")
+    columns: tuple[str, ...] = (
+        "Account", "Symbol", "Side", "Qty", "Avg price", "Last price", "Unrealized PnL"
+    )  # fmt: skip
     console.print(table("Positions", columns, rows) if rows else "No open positions.")
     orders = [
         [

@@ -140,9 +140,8 @@ class Model:
             )
 
     def _header(self) -> Text:
-        broker = {True: ("connected", "green"), False: ("DISCONNECTED", "bold red")}.get(
-            self.connected, ("unknown", "yellow")
-        )
+        broker = {None: ("unknown", "yellow"), True: ("connected", "green"),
+                  False: ("DISCONNECTED", "bold red")}[self.connected]  # fmt: skip
         stream_style = "green" if self.stream == "live" else "yellow"
         text = Text.assemble(
             ("Risk Manager ", "bold"),

@@ -14,6 +14,7 @@ import contextlib
 import os
 import shutil
 import tempfile
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -341,7 +342,7 @@ class AdminOps:
         logger.warning("Admin requested the daemon to stop")
         return {"stopping": True}
 
-    def _audit_all(self, what: str, details: dict[str, object]) -> None:
+    def _audit_all(self, what: str, details: Mapping[str, object]) -> None:
         """One audit record per running account (the enforcement log is per account)."""
         runtime = self.runtime
         now = runtime.clock.now()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from loguru import logger
 
@@ -32,20 +32,18 @@ def configure(logs_dir: Path, settings: LogConfig) -> None:
     logger.configure(extra={"account": "-"})
     # diagnose=False everywhere: loguru would otherwise print local variables (a token, a
     # proof) in tracebacks, and logs/ is readable by the trader.
-    files = {"rotation": settings.rotation, "retention": settings.retention,
-             "encoding": "utf-8", "diagnose": False}  # fmt: skip
     if settings.console:
         logger.add(sys.stderr, level=settings.level, format=CONSOLE_FORMAT, colorize=None,
                    diagnose=False)  # fmt: skip
-    logger.add(logs_dir / "system.log", level=settings.level, format=FILE_FORMAT, **files)
-    logger.add(
-        logs_dir / "enforcement.log",
-        level="INFO",
-        format=FILE_FORMAT,
-        filter=_is_enforcement,
-        **files,
-    )
-    logger.add(logs_dir / "error.log", level="ERROR", format=FILE_FORMAT, backtrace=False, **files)
+
+    def add_file(name: str, level: str, **options: Any) -> None:
+        logger.add(logs_dir / name, level=level, format=FILE_FORMAT, rotation=settings.rotation,
+                   retention=settings.retention, encoding="utf-8", diagnose=False,
+                   **options)  # fmt: skip
+
+    add_file("system.log", settings.level)
+    add_file("enforcement.log", "INFO", filter=_is_enforcement)
+    add_file("error.log", "ERROR", backtrace=False)
     if sys.platform == "win32":
         # Critical events also reach the Windows Event Log (when pywin32 is installed).
         logger.add(lambda message: report_critical(message.record["message"]), level="CRITICAL",

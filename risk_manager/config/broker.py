@@ -72,7 +72,7 @@ def broker_union() -> Any:
 
 def default_settings() -> BrokerSettings:
     """The settings used when `[broker]` is absent."""
-    return broker_settings_model(DEFAULT_KIND)()
+    return broker_settings_model(DEFAULT_KIND).model_validate({})
 
 
 def broker_settings_model(kind: str) -> type[BrokerSettings]:

@@ -4,7 +4,7 @@ turns violations into lockouts and enforcement batches committed with the event 
 from __future__ import annotations
 
 from bisect import insort
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime, timedelta
 
 from loguru import logger
@@ -146,7 +146,8 @@ class RiskEngine:
                 )
             trigger = event
         else:
-            trigger = event  # ConnectionChange
+            assert isinstance(event, ConnectionChange), "quotes never reach on_committed"
+            trigger = event
         violations += self._evaluate(account, trigger, now)
         self._flush_state()
         self._enforce(account, violations, now)
@@ -259,10 +260,12 @@ class RiskEngine:
             self.audit(account_id, "unlock", {"ended": [x.id for x in targets]}, now)
         return targets
 
-    def audit(self, account_id: str, what: str, details: dict[str, object], now: datetime) -> None:
+    def audit(
+        self, account_id: str, what: str, details: Mapping[str, object], now: datetime
+    ) -> None:
         """Record an admin action in the enforcement log (caller may hold a transaction)."""
         record = Violation(
-            "admin", account_id, f"admin {what}", details, (Action(ActionKind.ALERT),)
+            "admin", account_id, f"admin {what}", dict(details), (Action(ActionKind.ALERT),)
         )
         with self.store.transaction():
             journal.open_batch(self.store.db, account_id, [record], [], now, status="done")

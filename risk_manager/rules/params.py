@@ -75,12 +75,16 @@ class MaxUnrealizedProfit(RuleParams):
     target: Decimal = Field(gt=0)
 
 
+CooldownWindow = Literal["per_minute", "per_hour"]
+DEFAULT_COOLDOWN: dict[CooldownWindow, int] = {"per_minute": 60, "per_hour": 1800}
+
+
 class TradeFrequencyLimit(RuleParams):
     per_minute: int | None = Field(None, gt=0)
     per_hour: int | None = Field(None, gt=0)
     per_day: int | None = Field(None, gt=0)
-    cooldown_seconds: dict[Literal["per_minute", "per_hour"], int] = Field(
-        default_factory=lambda: {"per_minute": 60, "per_hour": 1800}
+    cooldown_seconds: dict[CooldownWindow, int] = Field(
+        default_factory=lambda: dict[CooldownWindow, int](DEFAULT_COOLDOWN.items())
     )
 
     @model_validator(mode="after")

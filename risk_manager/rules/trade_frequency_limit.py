@@ -17,10 +17,12 @@ from risk_manager.rules.base import (
     TriggerEvent,
     Violation,
 )
-from risk_manager.rules.params import TradeFrequencyLimit
+from risk_manager.rules.params import DEFAULT_COOLDOWN, CooldownWindow, TradeFrequencyLimit
 
-DEFAULT_COOLDOWN = {"per_minute": 60, "per_hour": 1800}
-WINDOWS = {"per_minute": timedelta(minutes=1), "per_hour": timedelta(hours=1)}
+WINDOWS: dict[CooldownWindow, timedelta] = {
+    "per_minute": timedelta(minutes=1),
+    "per_hour": timedelta(hours=1),
+}
 
 
 def count_in_window(times: list[datetime], at: datetime, width: timedelta) -> int:
@@ -48,12 +50,12 @@ class TradeFrequencyLimitRule(Rule):
         fill = event.fill
         cooldown = {**DEFAULT_COOLDOWN, **self.params.cooldown_seconds}
         breaches: list[tuple[str, int, int, LockoutEnd, datetime]] = []
-        for window, width in WINDOWS.items():
-            limit = getattr(self.params, window)
+        for name, width in WINDOWS.items():
+            limit = getattr(self.params, name)
             count = count_in_window(ctx.entry_times, fill.ts, width)
             if limit is not None and count > limit:
-                until = ctx.now + timedelta(seconds=cooldown[window])
-                breaches.append((window, count, limit, LockoutEnd.TIME, until))
+                until = ctx.now + timedelta(seconds=cooldown[name])
+                breaches.append((name, count, limit, LockoutEnd.TIME, until))
         if self.params.per_day is not None:
             day = ctx.calendar.day_of(fill.ts)
             day_start = ctx.calendar.reset_at(day - timedelta(days=1))
