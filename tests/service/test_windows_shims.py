@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
+import signal
 import sys
 import types
+from pathlib import Path
 
 import pytest
 
+from risk_manager import daemon as daemon_module
 from risk_manager.service import winconsole, winevent
 
 
@@ -69,3 +73,30 @@ def test_only_logoff_is_swallowed(event: int, handled: bool) -> None:
 @pytest.mark.skipif(sys.platform == "win32", reason="the non-Windows no-op")
 def test_ignore_logoff_is_a_no_op_off_windows() -> None:
     assert winconsole.ignore_logoff() is False
+
+
+def test_ctrl_break_asks_for_the_same_graceful_stop_as_ctrl_c(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    # Wine cannot deliver Ctrl+Break (its C runtime maps only Ctrl+C to a signal), so the
+    # Windows branch of the handler is driven here: SIGUSR1 stands in for SIGBREAK, and
+    # raise_signal runs the handler exactly as the C runtime does after CTRL_BREAK_EVENT.
+    installed: list[str] = []
+    monkeypatch.setattr(sys, "platform", "win32")
+    monkeypatch.setattr(signal, "SIGBREAK", signal.SIGUSR1, raising=False)
+    monkeypatch.setattr(daemon_module, "ignore_logoff", lambda: installed.append("logoff"))
+    saved = {signum: signal.getsignal(signum) for signum in (signal.SIGINT, signal.SIGUSR1)}
+    runtime = types.SimpleNamespace(stop_requested=asyncio.Event())
+
+    async def scenario() -> bool:
+        daemon_module.Daemon(tmp_path)._install_signal_handlers(runtime)  # type: ignore[arg-type]
+        signal.raise_signal(signal.SIGUSR1)
+        await asyncio.wait_for(runtime.stop_requested.wait(), timeout=10)
+        return runtime.stop_requested.is_set()
+
+    try:
+        assert asyncio.run(scenario()) is True
+    finally:
+        for signum, handler in saved.items():
+            signal.signal(signum, handler)
+    assert installed == ["logoff"]
