@@ -276,9 +276,9 @@ class AdminOps:
                 404, "lockout_not_found", f"no active lockout {lockout_id} on {account_id}"
             )
         ended = runtime.engine.admin_unlock(account_id, lockout_id)
-        for lockout in ended:
-            runtime.bus.publish("lockout_ended", {"account_id": account_id, "id": lockout.id})
         now = runtime.clock.now()
+        for lockout in ended:
+            runtime.bus.publish("lockout_ended", lockout_view(lockout, now))
         return {
             "account_id": account_id,
             "ended": [lockout_view(lockout, now) for lockout in ended],

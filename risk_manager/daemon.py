@@ -13,7 +13,7 @@ import os
 import signal
 import socket
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from importlib import resources
 from pathlib import Path
 from typing import IO
@@ -35,6 +35,7 @@ from risk_manager.domain.money import ZERO
 from risk_manager.enforcement.engine import RiskEngine
 from risk_manager.enforcement.executor import Batch, Executor
 from risk_manager.enforcement.journal import pending_batches
+from risk_manager.notify.wiring import attach_notifier, watch_loop
 from risk_manager.paths import HomePaths
 from risk_manager.pipeline import Pipeline
 from risk_manager.reconcile import reconcile
@@ -48,6 +49,7 @@ EXIT_OK = 0
 EXIT_CONFIG = 2
 EXIT_START = 3
 SHUTDOWN_BUDGET_SECONDS = 25.0  # NSSM / systemd give us 30 s before they terminate
+BIND_RETRY_MAX_SECONDS = 60.0
 
 
 class StartupError(Exception):
@@ -138,6 +140,7 @@ class Daemon:
         self.watchdog: LoopWatchdog | None = None
         self._home_lock: IO[str] | None = None
         self._tasks: list[asyncio.Task[None]] = []
+        self._api_ready = asyncio.Event()
 
     async def run(self) -> int:
         """Start, serve until a stop is requested, shut down; returns the exit code."""
@@ -152,21 +155,51 @@ class Daemon:
             return EXIT_START
         runtime = self.runtime
         assert runtime is not None
-        serve = asyncio.create_task(server.serve(sockets=[sock]), name="api")
-        while not server.started:
-            if serve.done():
+        serve = asyncio.create_task(self._serve_api(server, sock), name="api")
+        if sock is not None:
+            ready = asyncio.create_task(self._api_ready.wait())
+            await asyncio.wait({serve, ready}, return_when=asyncio.FIRST_COMPLETED)
+            if not self._api_ready.is_set():
+                ready.cancel()
                 await serve
                 return EXIT_START
-            await asyncio.sleep(0.005)
-        url = f"http://{_url_host(sock)}:{sock.getsockname()[1]}"
         _write_atomic(self.paths.pid_file, str(os.getpid()))
-        _write_atomic(self.paths.url_file, url)
-        logger.info("Daemon started (PID {}, API {})", os.getpid(), url)
+        logger.info("Daemon started (PID {})", os.getpid())
         sd_notify("READY=1")
         await runtime.stop_requested.wait()
         return await self._shutdown(server, serve)
 
-    async def _startup(self) -> tuple[_Server, socket.socket]:
+    async def _serve_api(self, server: _Server, sock: socket.socket | None) -> None:
+        """Serve the API; when its port was taken at start, keep trying to bind it."""
+        if sock is None:
+            sock = await self._bind_with_backoff()
+        serving = asyncio.create_task(server.serve(sockets=[sock]), name="uvicorn")
+        while not server.started:
+            if serving.done():
+                return await serving
+            await asyncio.sleep(0.005)
+        url = f"http://{_url_host(sock)}:{sock.getsockname()[1]}"
+        _write_atomic(self.paths.url_file, url)
+        logger.info("API listening on {}", url)
+        self._api_ready.set()
+        await serving
+
+    async def _bind_with_backoff(self) -> socket.socket:
+        runtime = self.runtime
+        assert runtime is not None
+        host, port = runtime.config.daemon.host, runtime.config.daemon.port
+        delay = 1.0
+        while True:
+            await asyncio.sleep(delay)
+            try:
+                sock = _bind(host, port)
+            except StartupError:
+                delay = min(delay * 2, BIND_RETRY_MAX_SECONDS)
+                continue
+            runtime.bus.alert("api_bound", "info", f"The API now listens on {host}:{port}")
+            return sock
+
+    async def _startup(self) -> tuple[_Server, socket.socket | None]:
         self.paths.ensure()
         config_file = ensure_config(self.paths, self.config_path)
         brokers.load_plugins()  # before the config: it may name a plugin's broker kind
@@ -176,14 +209,23 @@ class Daemon:
                 update={"daemon": config.daemon.model_copy(update={"port": self.port_override})}
             )
         logs.configure(self.paths.logs_dir, config.daemon.log)
-        # Both before any state is touched: a second daemon on this home or port stops here.
+        # Before any state is touched: a second daemon on this home stops here.
         self._home_lock = lock_home(self.paths)
-        sock = _bind(config.daemon.host, config.daemon.port)
+        try:
+            sock: socket.socket | None = _bind(config.daemon.host, config.daemon.port)
+            bind_error = None
+        except StartupError as error:
+            # Anyone can take the port before the service starts: enforce anyway, retry it.
+            sock, bind_error = None, error
         crashed = self.paths.running_marker.exists()
         if crashed:
             logger.critical("The previous run did not stop cleanly (crash or kill); recovering")
         self.paths.running_marker.write_text(str(os.getpid()))
         runtime = self.runtime = self._assemble(config, config_file, crashed)
+        if bind_error is not None:
+            message = f"{bind_error}; enforcing without the API and retrying the bind"
+            logger.critical(message)  # also reaches the Windows Event Log (logs.configure)
+            runtime.bus.alert("api_bind_failed", "critical", message)
         await self._bring_online(runtime)
         server = _Server(
             uvicorn.Config(
@@ -209,18 +251,23 @@ class Daemon:
         bus = EventBus()
         calendar = config.trading_day.calendar()
         pipeline = Pipeline(store, calendar, broker.contract_spec, bus)
-        executor = Executor(broker, store, clock)
+        executor = Executor(broker, store, clock, bus)
         engine = RiskEngine(store, executor, calendar, broker.contract_spec, clock, bus)
         engine.configure(config)
         pipeline.hooks = engine
         self._load_accounts(config, store, pipeline, clock)
         for account in pipeline.accounts.values():
             engine.load_entries(account)
-        auth = AdminAuth.from_file(self.paths.admin_secret, on_lock=_admin_auth_locked)
-        return Runtime(
+        auth = AdminAuth.from_file(self.paths.admin_secret, on_lock=_admin_auth_locked(bus))
+        runtime = Runtime(
             config, config_file, self.paths, clock, store, pipeline, broker, bus, Intake(),
             engine, executor, crashed, auth,
         )  # fmt: skip
+        attach_notifier(runtime)
+        if crashed:
+            bus.alert("crash_recovered", "critical", "The previous run did not stop cleanly "
+                      "(crash, kill or power loss); restarted and recovering")  # fmt: skip
+        return runtime
 
     async def _bring_online(self, runtime: Runtime) -> None:
         """Connect, finish interrupted enforcement, reconcile, then start the loop's tasks."""
@@ -236,7 +283,10 @@ class Daemon:
             asyncio.create_task(self._consume(runtime), name="intake"),
             asyncio.create_task(self._housekeeping(runtime), name="housekeeping"),
             asyncio.create_task(self.watchdog.beat(), name="watchdog"),
+            asyncio.create_task(watch_loop(runtime), name="alert-watch"),
         ]
+        if runtime.notifier is not None:
+            runtime.notifier.start()
         for task in self._tasks:
             task.add_done_callback(_exit_if_died)
         psutil.Process().cpu_percent(None)  # prime the CPU meter health reads later
@@ -336,13 +386,17 @@ class Daemon:
                 await runtime.settle()
                 runtime.intake.open = False
                 await runtime.broker.close()
-                await serve
+                if not server.started:
+                    serve.cancel()  # still waiting to bind its port
+                await asyncio.gather(serve, return_exceptions=True)
         except TimeoutError:
             logger.error("Shutdown budget exceeded; stopping with the committed state")
         for task in self._tasks:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
         await runtime.executor.close()
+        if runtime.notifier is not None:
+            await runtime.notifier.close()
         if self.watchdog is not None:
             self.watchdog.stop()
         runtime.pipeline.snapshot()
@@ -353,11 +407,14 @@ class Daemon:
         return EXIT_OK
 
 
-def _admin_auth_locked(failures: int, seconds: int) -> None:
-    # Critical: reaches error.log (and the Windows Event Log) so a human hears of it.
-    logger.critical(
-        "Admin auth locked for {} s after {} consecutive failed logins", seconds, failures
-    )
+def _admin_auth_locked(bus: EventBus) -> Callable[[int, int], None]:
+    def locked(failures: int, seconds: int) -> None:
+        # Critical: reaches error.log (and the Windows Event Log) so a human hears of it.
+        message = f"Admin auth locked for {seconds} s after {failures} consecutive failed logins"
+        logger.critical(message)
+        bus.alert("admin_auth_locked", "critical", message, failures=failures, seconds=seconds)
+
+    return locked
 
 
 def _url_host(sock: socket.socket) -> str:

@@ -18,13 +18,7 @@ def health_report(runtime: Runtime) -> dict[str, Any]:
     """status, uptime, per-account link/last event/positions/lockout, memory and CPU."""
     now = runtime.clock.now()
     pipeline = runtime.pipeline
-    stale_after = runtime.config.daemon.stale_quote_seconds
-    stale = sorted(
-        symbol
-        for symbol, ts in pipeline.quote_times.items()
-        if (now - ts).total_seconds() > stale_after
-        and any(symbol in a.positions for a in pipeline.accounts.values())
-    )
+    stale = stale_symbols(runtime, now)
     accounts = {}
     for account_id, account in pipeline.accounts.items():
         age = age_seconds(account.last_event_at, now)
@@ -53,7 +47,20 @@ def health_report(runtime: Runtime) -> dict[str, Any]:
         "enforcement_failures": failures,
         "previous_run": "crashed" if runtime.previous_run_crashed else "clean",
         "admin_auth": _admin_auth(runtime),
+        "notifications": None if runtime.notifier is None else runtime.notifier.status(),
     }
+
+
+def stale_symbols(runtime: Runtime, now: datetime) -> list[str]:
+    """Held symbols whose last quote is older than `stale_quote_seconds`."""
+    pipeline = runtime.pipeline
+    stale_after = runtime.config.daemon.stale_quote_seconds
+    return sorted(
+        symbol
+        for symbol, ts in pipeline.quote_times.items()
+        if (now - ts).total_seconds() > stale_after
+        and any(symbol in a.positions for a in pipeline.accounts.values())
+    )
 
 
 def _admin_auth(runtime: Runtime) -> dict[str, Any] | None:

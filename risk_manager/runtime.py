@@ -15,6 +15,7 @@ from risk_manager.config.models import Config
 from risk_manager.domain.events import Event
 from risk_manager.enforcement.engine import RiskEngine
 from risk_manager.enforcement.executor import Executor
+from risk_manager.notify.notifier import Notifier
 from risk_manager.paths import HomePaths
 from risk_manager.pipeline import Pipeline
 from risk_manager.state.store import Store
@@ -51,6 +52,7 @@ class Runtime:
     executor: Executor
     previous_run_crashed: bool
     auth: AdminAuth | None = None  # admin routes answer 503 without it
+    notifier: Notifier | None = None
     stop_requested: asyncio.Event = field(default_factory=asyncio.Event)
     started_monotonic: float = field(default_factory=time.monotonic)
 

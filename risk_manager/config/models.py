@@ -1,4 +1,5 @@
-"""The configuration schema: `[daemon]`, `[trading_day]`, `[broker]`, `[accounts]`, `[profiles]`."""
+"""The configuration schema: `[daemon]`, `[trading_day]`, `[broker]`, `[accounts]`, `[profiles]`,
+`[notifications]`."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from risk_manager.config.broker import (
 )
 from risk_manager.domain.tradingday import TradingCalendar
 from risk_manager.netaddr import is_loopback_host
+from risk_manager.notify.settings import NotificationsConfig
 from risk_manager.rules.params import Profile, zone_name
 
 
@@ -75,6 +77,14 @@ class Config(Frozen):
     broker: BrokerSettings = Field(default_factory=default_settings)
     accounts: dict[str, AccountConfig] = Field(default_factory=dict)
     profiles: dict[str, Profile] = Field(default_factory=dict)
+    notifications: NotificationsConfig = NotificationsConfig()
+
+    @model_validator(mode="after")
+    def _routed_accounts_exist(self) -> Self:
+        problems = self.notifications.unknown_accounts(set(self.accounts))
+        if problems:
+            raise ValueError("; ".join(problems))
+        return self
 
     @model_validator(mode="after")
     def _profiles_exist(self) -> Self:

@@ -176,7 +176,7 @@ class RiskEngine:
             account.account_id, {LockoutEnd.DAILY_RESET}, "daily reset", now
         )
         for lockout in ended:
-            self.bus.publish("lockout_ended", {"account_id": account.account_id, "id": lockout.id})
+            self.bus.publish("lockout_ended", lockout_view(lockout, now))
         self.entry_times[account.account_id] = []
         day_end = DayEndTrigger(account.day.trading_day - timedelta(days=1), account.balance)
         violations = self._evaluate(account, day_end, now)
@@ -226,9 +226,7 @@ class RiskEngine:
         with self.store.transaction():
             for lockout in expired:
                 self.lockouts.end(lockout, "expired", now)
-                self.bus.publish(
-                    "lockout_ended", {"account_id": lockout.account_id, "id": lockout.id}
-                )
+                self.bus.publish("lockout_ended", lockout_view(lockout, now))
             for account in accounts:
                 rules = self._rules.get(account.account_id, {}).get(Trigger.TICK)
                 if rules:
@@ -269,6 +267,7 @@ class RiskEngine:
         )
         with self.store.transaction():
             journal.open_batch(self.store.db, account_id, [record], [], now, status="done")
+        self.bus.publish("admin", {"account_id": account_id, "action": what, "details": details})
         logger.bind(channel="enforcement", account=account_id).warning(
             "Admin {}: {}", what, details
         )
@@ -366,16 +365,20 @@ class RiskEngine:
         if steps:
             self._outbox.append(Batch(batch_id, account_id, steps))
             self.executor.busy(account_id).update(step.key for step in steps)
-        self._publish(account_id, violations, new_lockouts, now)
+        self._publish(account_id, batch_id, status, violations, new_lockouts, now)
 
     def _publish(
-        self, account_id: str, violations: list[Violation], lockouts: list[Lockout], now: datetime
-    ) -> None:
-        if not self.bus.has_listeners:
-            return
+        self, account_id: str, batch_id: int, status: str, violations: list[Violation],
+        lockouts: list[Lockout], now: datetime,
+    ) -> None:  # fmt: skip
+        # A pending batch's outcome follows as an "enforcement" message from the executor.
         for violation in violations:
-            self.bus.publish("violation", {"account_id": account_id, "rule": violation.rule,
-                                           "reason": violation.reason})  # fmt: skip
+            self.bus.publish("violation", {
+                "account_id": account_id, "rule": violation.rule, "reason": violation.reason,
+                "trigger": violation.trigger, "critical": violation.critical,
+                "actions": [action.kind.name.lower() for action in violation.actions],
+                "batch_id": batch_id, "status": status,
+            })  # fmt: skip
         for lockout in lockouts:
             self.bus.publish("lockout", lockout_view(lockout, now))
 

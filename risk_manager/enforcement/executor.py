@@ -15,6 +15,7 @@ from typing import Any
 from loguru import logger
 
 from risk_manager.brokers.base import Broker, BrokerError, BrokerResult
+from risk_manager.bus import EventBus
 from risk_manager.clock import Clock
 from risk_manager.domain.events import OrderType, Side
 from risk_manager.enforcement import journal
@@ -49,10 +50,13 @@ class Batch:
 class Executor:
     """Owns one worker task per account with work queued."""
 
-    def __init__(self, broker: Broker, store: Store, clock: Clock) -> None:
+    def __init__(
+        self, broker: Broker, store: Store, clock: Clock, bus: EventBus | None = None
+    ) -> None:
         self.broker = broker
         self.store = store
         self.clock = clock
+        self.bus = bus or EventBus()
         self.failures = 0
         self._queues: dict[str, asyncio.Queue[Batch]] = {}
         self._workers: dict[str, asyncio.Task[None]] = {}
@@ -137,12 +141,17 @@ class Executor:
         done = time.perf_counter()
         first = batch.first_action_at
         first_ms = None if first is None else round((first - batch.detected_at) * 1e3, 3)
+        latency_ms = round((done - batch.detected_at) * 1e3, 3)
         with self.store.transaction() as db:
             journal.close_batch(
                 db, batch.batch_id, status=status, responses=batch.responses, outcome=outcome,
-                first_action_ms=first_ms, latency_ms=round((done - batch.detected_at) * 1e3, 3),
-                now=self.clock.now(),
+                first_action_ms=first_ms, latency_ms=latency_ms, now=self.clock.now(),
             )  # fmt: skip
+        # "pending" here means it failed and a retry is scheduled (the batch is still owed).
+        self.bus.publish("enforcement", {
+            "account_id": batch.account_id, "batch_id": batch.batch_id, "status": status,
+            "outcome": outcome, "attempt": batch.attempt + 1, "latency_ms": latency_ms,
+        })  # fmt: skip
 
     async def _with_retries(self, batch: Batch, step: Step) -> None:
         for attempt, delay in enumerate((*RETRY_DELAYS, None)):

@@ -85,6 +85,27 @@ class Violation:
 
 
 @dataclass(frozen=True, slots=True)
+class LossGauge:
+    """How much of one loss limit is used: `loss` of `limit` dollars (both ≥ 0).
+
+    A loss rule builds its gauge in one method and both its breach decision and the early
+    warnings read that gauge, so the threshold lives in one place.
+    """
+
+    name: str  # what is measured, unique within the rule ("unrealized loss on MNQ")
+    loss: Decimal
+    limit: Decimal
+
+    @property
+    def breached(self) -> bool:
+        return self.loss >= self.limit
+
+    @property
+    def percent(self) -> Decimal:
+        return self.loss * 100 / self.limit
+
+
+@dataclass(frozen=True, slots=True)
 class FillTrigger:
     fill: Fill
     effect: FillEffect | None  # None for a voided fill
@@ -141,3 +162,7 @@ class Rule:
     def evaluate(self, ctx: RuleContext, event: TriggerEvent) -> list[Violation]:
         """Violations this event causes (empty when none)."""
         raise NotImplementedError
+
+    def loss_gauges(self, ctx: RuleContext) -> list[LossGauge]:
+        """A loss rule's current use of its limit(s); empty for rules without a loss limit."""
+        return []

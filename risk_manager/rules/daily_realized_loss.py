@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from risk_manager.domain.money import cents
+from risk_manager.domain.money import ZERO, cents
 from risk_manager.rules.base import (
     Action,
     ActionKind,
     FillTrigger,
     LockoutEnd,
     LockoutRequest,
+    LossGauge,
     QuoteTrigger,
     Rule,
     RuleContext,
@@ -40,12 +41,12 @@ class DailyRealizedLossRule(Rule):
         """Flatten and lock out once the day's loss reaches the limit."""
         if not isinstance(event, FillTrigger | QuoteTrigger) or self.name in ctx.active_lockouts:
             return []
+        if not self._gauge(ctx).breached:
+            return []
         realized = ctx.account.day.realized_net
         unrealized = cents(ctx.account.unrealized) if self.params.include_unrealized else None
         total = realized + (unrealized or 0)
         limit = self.params.limit
-        if total > -limit:
-            return []
         if unrealized is None:
             reason = f"daily realized loss {realized:.2f} reached the -{limit:.2f} limit"
         else:
@@ -57,3 +58,13 @@ class DailyRealizedLossRule(Rule):
         lockout = LockoutRequest(LockoutEnd.DAILY_RESET, ctx.calendar.next_reset(ctx.now), reason)
         actions = (Action(ActionKind.FLATTEN),)
         return [Violation(self.name, ctx.account.account_id, reason, trigger, actions, lockout)]
+
+    def loss_gauges(self, ctx: RuleContext) -> list[LossGauge]:
+        return [self._gauge(ctx)]
+
+    def _gauge(self, ctx: RuleContext) -> LossGauge:
+        total = ctx.account.day.realized_net
+        if self.params.include_unrealized:
+            total += cents(ctx.account.unrealized)
+            return LossGauge("daily loss", max(ZERO, -total), self.params.limit)
+        return LossGauge("daily realized loss", max(ZERO, -total), self.params.limit)

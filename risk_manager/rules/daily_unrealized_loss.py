@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-from risk_manager.domain.money import cents
+from decimal import Decimal
+
+from risk_manager.domain.money import ZERO, cents
 from risk_manager.rules.base import (
     Action,
     ActionKind,
     LockoutEnd,
     LockoutRequest,
+    LossGauge,
     QuoteTrigger,
     Rule,
     RuleContext,
@@ -37,6 +40,7 @@ class DailyUnrealizedLossRule(Rule):
         limit = self.params.limit
         if self.params.scope == "total":
             loss = cents(ctx.account.unrealized)
+            gauge = self._gauge("total unrealized loss", loss)
             what = "total unrealized loss"
             action = Action(ActionKind.FLATTEN)
         else:
@@ -44,9 +48,10 @@ class DailyUnrealizedLossRule(Rule):
             if position is None:
                 return []
             loss = cents(position.unrealized)
+            gauge = self._gauge(f"unrealized loss on {position.symbol}", loss)
             what = f"unrealized loss on {position.symbol} ({position.size:+d})"
             action = Action(ActionKind.CLOSE, position.symbol)
-        if loss > -limit:
+        if not gauge.breached:
             return []
         reason = f"{what} {loss:.2f} reached the -{limit:.2f} limit"
         lockout = None
@@ -58,3 +63,14 @@ class DailyUnrealizedLossRule(Rule):
             "unrealized": str(loss), "limit": str(limit),
         }  # fmt: skip
         return [Violation(self.name, ctx.account.account_id, reason, trigger, (action,), lockout)]
+
+    def loss_gauges(self, ctx: RuleContext) -> list[LossGauge]:
+        if self.params.scope == "total":
+            return [self._gauge("total unrealized loss", cents(ctx.account.unrealized))]
+        return [
+            self._gauge(f"unrealized loss on {symbol}", cents(position.unrealized))
+            for symbol, position in sorted(ctx.account.positions.items())
+        ]
+
+    def _gauge(self, name: str, unrealized: Decimal) -> LossGauge:
+        return LossGauge(name, max(ZERO, -unrealized), self.params.limit)

@@ -5,13 +5,14 @@ from __future__ import annotations
 from decimal import Decimal
 
 from risk_manager.domain.events import AccountUpdate
-from risk_manager.domain.money import cents
+from risk_manager.domain.money import ZERO, cents
 from risk_manager.rules.base import (
     Action,
     ActionKind,
     DayEndTrigger,
     LockoutEnd,
     LockoutRequest,
+    LossGauge,
     QuoteTrigger,
     Rule,
     RuleContext,
@@ -65,7 +66,7 @@ class TrailingDrawdownRule(Rule):
             ctx.rule_state["high_water"] = str(high_water)
             ctx.state_changed = True
         floor = drawdown_floor(high_water, self.params.max_loss, self.params.starting_balance)
-        if equity > floor or self.name in ctx.active_lockouts:
+        if not self._gauge(equity, floor).breached or self.name in ctx.active_lockouts:
             return []
         what = "equity" if intraday else "balance"
         reason = f"{what} {equity:.2f} reached the trailing drawdown floor {floor:.2f}"
@@ -80,3 +81,16 @@ class TrailingDrawdownRule(Rule):
             lockout = LockoutRequest(LockoutEnd.DAILY_RESET, until, reason)
         actions = (Action(ActionKind.FLATTEN),)
         return [Violation(self.name, ctx.account.account_id, reason, trigger, actions, lockout)]
+
+    def loss_gauges(self, ctx: RuleContext) -> list[LossGauge]:
+        equity = ctx.account.balance
+        if self.params.mode == "intraday":
+            equity += cents(ctx.account.unrealized)
+        high_water = Decimal(ctx.rule_state.get("high_water", self.params.starting_balance))
+        floor = drawdown_floor(high_water, self.params.max_loss, self.params.starting_balance)
+        return [self._gauge(equity, floor)]
+
+    def _gauge(self, equity: Decimal, floor: Decimal) -> LossGauge:
+        """The loss budget is `max_loss` above the floor; it is used up when equity ≤ floor."""
+        used = floor + self.params.max_loss - equity
+        return LossGauge("trailing drawdown", max(ZERO, used), self.params.max_loss)

@@ -1,0 +1,95 @@
+"""`[notifications]`: channels, severity filters, per-account routing and delivery pacing.
+
+Channel secrets (webhook URLs, bot tokens, signing keys) are never in the config: a channel
+names a file in the home's `secrets/` folder, so config output cannot leak them.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Literal, Self
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+Severity = Literal["info", "warning", "critical"]
+SEVERITY_RANK: dict[str, int] = {"info": 0, "warning": 1, "critical": 2}
+_SECRET_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+def _secret_name(name: str) -> str:
+    if not _SECRET_NAME.match(name):
+        raise ValueError(
+            f"{name!r} is not a secret file name: give the name of a file in secrets/ "
+            "(letters, digits, '.', '_', '-'), never the URL or token itself"
+        )
+    return name
+
+
+class ChannelConfig(_Frozen):
+    """One destination. `secret` names the file holding the webhook URL (discord, webhook)
+    or the bot token (telegram)."""
+
+    kind: Literal["discord", "telegram", "webhook"]
+    secret: str
+    enabled: bool = True
+    min_severity: Severity = "warning"
+    accounts: tuple[str, ...] = ()  # empty: every account and the daemon-wide messages
+    chat_id: str | None = None  # telegram: the chat to post in
+    telegram_api: str = "https://api.telegram.org"
+    signing_secret: str | None = None  # webhook: file with the HMAC-SHA256 key
+    rate_limit_per_minute: int = Field(20, ge=1, le=600)
+
+    @field_validator("secret", "signing_secret")
+    @classmethod
+    def _names(cls, name: str | None) -> str | None:
+        return None if name is None else _secret_name(name)
+
+    @model_validator(mode="after")
+    def _kind_fields(self) -> Self:
+        if self.kind == "telegram" and not self.chat_id:
+            raise ValueError("a telegram channel needs chat_id")
+        if self.kind != "telegram" and self.chat_id is not None:
+            raise ValueError("chat_id is for telegram channels only")
+        if self.kind != "webhook" and self.signing_secret is not None:
+            raise ValueError("signing_secret is for webhook channels only")
+        return self
+
+
+class NotificationsConfig(_Frozen):
+    enabled: bool = True
+    # Warn once per level and trading day when a loss reaches this share of its limit.
+    warn_at_percent: tuple[int, ...] = (80,)
+    disconnect_alert_seconds: float = Field(30, gt=0)
+    timeout_seconds: float = Field(10, gt=0, le=60)
+    retry_base_seconds: float = Field(1, gt=0, le=60)
+    retry_max_seconds: float = Field(300, gt=0)
+    attempts: int = Field(5, ge=1, le=50)  # for info / warning; critical retries for the window
+    critical_retry_hours: float = Field(24, gt=0, le=168)
+    channels: dict[str, ChannelConfig] = Field(default_factory=dict)
+
+    @field_validator("warn_at_percent")
+    @classmethod
+    def _percentages(cls, levels: tuple[int, ...]) -> tuple[int, ...]:
+        for level in levels:
+            if not 1 <= level <= 99:
+                raise ValueError(f"warning level {level} must be a percentage from 1 to 99")
+        return tuple(sorted(set(levels)))
+
+    @model_validator(mode="after")
+    def _backoff_order(self) -> Self:
+        if self.retry_max_seconds < self.retry_base_seconds:
+            raise ValueError("retry_max_seconds must be at least retry_base_seconds")
+        return self
+
+    def unknown_accounts(self, known: set[str]) -> list[str]:
+        """Problems for channels routed to accounts the config does not define."""
+        return [
+            f"notifications.channels.{name}.accounts: unknown account {account!r}"
+            for name, channel in self.channels.items()
+            for account in channel.accounts
+            if account not in known
+        ]
