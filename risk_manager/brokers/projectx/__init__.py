@@ -1,0 +1,1 @@
+"""The TopstepX / ProjectX Gateway adapter: REST for reads and actions, SignalR hubs for events."""

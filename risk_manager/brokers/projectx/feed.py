@@ -1,0 +1,264 @@
+"""The live side of the adapter: both hubs, their pushes as events, and the stall detector.
+
+The Gateway neither replays missed pushes nor keeps subscriptions, so after every
+(re)connection the hubs subscribe again and the user hub announces `ConnectionChange(True)`:
+the daemon then reconciles over REST, feeding only what it had not applied. A feed that goes
+quiet while the socket stays open is caught by comparing REST positions with what the pushes
+said, and is treated like a dropped link.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from loguru import logger
+
+from risk_manager.brokers.base import BrokerError, EventSink
+from risk_manager.brokers.projectx import mapping
+from risk_manager.brokers.projectx.accounts import AccountMap
+from risk_manager.brokers.projectx.config import ProjectXOptions
+from risk_manager.brokers.projectx.signalr import HubConnection, TokenSource
+from risk_manager.clock import Clock
+from risk_manager.domain.events import AccountUpdate, ConnectionChange, Event, OrderUpdate
+
+Positions = dict[int, dict[str, int]]  # Gateway account → contract → signed size
+STALL_CHECK_SECONDS = 1.0
+
+
+class Feed:
+    def __init__(
+        self,
+        options: ProjectXOptions,
+        accounts: AccountMap,
+        clock: Clock,
+        token: TokenSource,
+        ensure_contract: Callable[[str], Awaitable[None]],
+        rest_positions: Callable[[int], Awaitable[dict[str, int]]],
+    ) -> None:
+        self._options = options
+        self._accounts = accounts
+        self._clock = clock
+        self._ensure_contract = ensure_contract
+        self._rest_positions = rest_positions
+        self._sink: EventSink | None = None
+        self._seq = itertools.count(1)
+        self._warned: set[str] = set()
+        self.positions: Positions = {}
+        self.quote_contracts: set[str] = set(options.quote_contracts)
+        self._last_user_push = time.monotonic()
+        self._last_probe = time.monotonic()
+        self._last_quote = time.monotonic()
+        self._tasks: list[asyncio.Task[None]] = []
+        common: dict[str, Any] = {
+            "negotiate": options.negotiate,
+            "server_timeout": options.server_timeout_seconds,
+            "backoff_cap": options.reconnect_max_seconds,
+        }
+        self.user = HubConnection(
+            "user", options.user_hub_url, token,
+            on_open=self._user_open, on_close=self._user_closed, **common,
+        )  # fmt: skip
+        self.market = HubConnection(
+            "market", options.market_hub_url, token,
+            on_open=self._market_open, on_close=_quiet, **common,
+        )  # fmt: skip
+        handlers = {
+            "GatewayUserTrade": self._on_trade,
+            "GatewayUserOrder": self._on_order,
+            "GatewayUserPosition": self._on_position,
+            "GatewayUserAccount": self._on_account,
+            "GatewayLogout": self._on_logout,
+        }
+        for target, handler in handlers.items():
+            self.user.on(target, self._guarded(target, handler))
+        self.market.on("GatewayQuote", self._guarded("GatewayQuote", self._on_quote))
+
+    async def start(self, sink: EventSink, wait_seconds: float) -> bool:
+        """Start both hubs; True if the user hub was up within `wait_seconds`."""
+        self._sink = sink
+        self._tasks = [
+            asyncio.create_task(self.user.run(), name="projectx-user-hub"),
+            asyncio.create_task(self.market.run(), name="projectx-market-hub"),
+            asyncio.create_task(self._watch(), name="projectx-stall-watch"),
+        ]
+        try:
+            await asyncio.wait_for(self.user.connected.wait(), wait_seconds)
+        except TimeoutError:
+            return False
+        return True
+
+    async def stop(self) -> None:
+        await self.user.stop()
+        await self.market.stop()
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        self._sink = None
+
+    def emit(self, event: Event) -> None:
+        if self._sink is not None:
+            self._sink(event)
+
+    def adopt_positions(self, gateway_id: int, sizes: dict[str, int]) -> None:
+        """What REST just said is now our view (reconcile and executor reads land here)."""
+        self.positions[gateway_id] = dict(sizes)
+        self._want_quotes(sizes)
+
+    # Connection lifecycle.
+
+    async def _user_open(self) -> None:
+        await self.user.invoke("SubscribeAccounts")
+        for gateway_id in self._accounts.gateway_ids():
+            for method in ("SubscribeOrders", "SubscribePositions", "SubscribeTrades"):
+                await self.user.invoke(method, gateway_id)
+        self._last_user_push = self._last_probe = time.monotonic()
+        # Subscribed first, then announced: the daemon's reconcile cannot miss a push between.
+        self.emit(ConnectionChange(self._clock.now(), True, "ProjectX user hub connected"))
+
+    async def _user_closed(self, reason: str) -> None:
+        self.emit(ConnectionChange(self._clock.now(), False, f"ProjectX user hub: {reason}"))
+
+    async def _market_open(self) -> None:
+        self._last_quote = time.monotonic()
+        for contract_id in sorted(self.quote_contracts):
+            await self.market.invoke("SubscribeContractQuotes", contract_id)
+
+    def _want_quotes(self, sizes: dict[str, int]) -> None:
+        for contract_id, size in sizes.items():
+            if size and contract_id not in self.quote_contracts:
+                self.quote_contracts.add(contract_id)
+                if self.market.connected.is_set():
+                    asyncio.get_running_loop().create_task(
+                        self._subscribe_quotes(contract_id), name="projectx-subscribe-quotes"
+                    )
+
+    async def _subscribe_quotes(self, contract_id: str) -> None:
+        try:
+            await self.market.invoke("SubscribeContractQuotes", contract_id)
+        except Exception as error:  # the next reconnect subscribes again
+            logger.warning("Quote subscription for {} failed: {}", contract_id, error)
+
+    # Pushes.
+
+    def _guarded(
+        self, target: str, handler: Callable[[list[Any]], Awaitable[None]]
+    ) -> Callable[[list[Any]], Awaitable[None]]:
+        async def run(arguments: list[Any]) -> None:
+            if target != "GatewayQuote":
+                self._last_user_push = time.monotonic()
+            try:
+                await handler(arguments)
+            except (mapping.PayloadError, ValueError, KeyError, IndexError, TypeError) as error:
+                kind = f"{target}: {type(error).__name__}: {error}"
+                if kind not in self._warned:  # logged once per kind, then skipped quietly
+                    self._warned.add(kind)
+                    logger.warning("Skipping a malformed {} push ({})", target, error)
+
+        return run
+
+    def _record(self, arguments: list[Any]) -> tuple[dict[str, Any], int, str] | None:
+        """The unwrapped record, its Gateway account and our account; None if not ours."""
+        record = mapping.unwrap(arguments[0])
+        default = self._accounts.only()
+        gateway_id = int(mapping.account_id_of(record, None if default is None else str(default)))
+        account_id = self._accounts.daemon_id(gateway_id)
+        return None if account_id is None else (record, gateway_id, account_id)
+
+    async def _on_trade(self, arguments: list[Any]) -> None:
+        found = self._record(arguments)
+        if found is None:
+            return
+        record, gateway_id, account_id = found
+        fill = mapping.trade_to_fill(record, account_id)
+        contract_id = str(record["contractId"])
+        await self._ensure_contract(contract_id)
+        held = self.positions.setdefault(gateway_id, {})
+        if not fill.voided:
+            held[contract_id] = held.get(contract_id, 0) + fill.signed_qty
+            self._want_quotes(held)
+        self.emit(fill)
+
+    async def _on_order(self, arguments: list[Any]) -> None:
+        found = self._record(arguments)
+        if found is None:
+            return
+        record, _, account_id = found
+        order = mapping.order_from(record, account_id)
+        self.emit(OrderUpdate(mapping.order_event_id(record), order))
+
+    async def _on_position(self, arguments: list[Any]) -> None:
+        record = mapping.unwrap(arguments[0])
+        default = self._accounts.only()
+        position = mapping.position_from(record, None if default is None else str(default))
+        gateway_id = int(position.account_id)
+        if self._accounts.daemon_id(gateway_id) is None:
+            return
+        held = self.positions.setdefault(gateway_id, {})
+        held[position.contract_id] = position.size  # size 0: closed
+        self._want_quotes(held)
+
+    async def _on_account(self, arguments: list[Any]) -> None:
+        record = mapping.unwrap(arguments[0])
+        gateway_id = int(mapping.account_id_of({"accountId": record.get("id")}))
+        account_id = self._accounts.daemon_id(gateway_id)
+        if account_id is None:
+            return
+        info = mapping.account_from(record, account_id)
+        # Account pushes carry no version: each receipt is a new event (applying one twice is
+        # harmless, dropping a canTrade flip-back as a "duplicate" would not be).
+        event_id = f"px:account:{gateway_id}:{time.time_ns()}:{next(self._seq)}"
+        self.emit(AccountUpdate(event_id, account_id, self._clock.now(), info.balance,
+                                info.can_trade))  # fmt: skip
+
+    async def _on_logout(self, arguments: list[Any]) -> None:
+        logger.critical(
+            "The Gateway logged this session out (GatewayLogout: the same user logged in "
+            "elsewhere); logging in again and reconnecting"
+        )
+        self.user.drop("GatewayLogout")
+        self.market.drop("GatewayLogout")
+
+    async def _on_quote(self, arguments: list[Any]) -> None:
+        self._last_quote = time.monotonic()
+        quote = mapping.quote_from(arguments[0], arguments[1], self._clock.now())
+        if quote is not None:
+            self.emit(quote)
+
+    # Stall detection.
+
+    async def _watch(self) -> None:
+        while True:
+            await asyncio.sleep(STALL_CHECK_SECONDS)
+            now, limit = time.monotonic(), self._options.stall_seconds
+            if self.user.connected.is_set() and min(now - self._last_user_push,
+                                                    now - self._last_probe) > limit:  # fmt: skip
+                self._last_probe = now
+                await self._probe()
+            holding = any(any(sizes.values()) for sizes in self.positions.values())
+            if holding and self.market.connected.is_set() and now - self._last_quote > limit:
+                self._last_quote = now
+                self.market.drop(f"no quote for {limit:.0f} s while holding a position")
+
+    async def _probe(self) -> None:
+        """Quiet user feed: do REST positions match what the pushes told us?"""
+        for gateway_id in self._accounts.gateway_ids():
+            try:
+                sizes = await self._rest_positions(gateway_id)
+            except BrokerError as error:
+                logger.warning("Stall check of account {} failed: {}", gateway_id, error)
+                return
+            ours = {c: s for c, s in self.positions.get(gateway_id, {}).items() if s}
+            if sizes != ours:
+                logger.warning("ProjectX user feed stalled: the Gateway reports positions the "
+                               "feed did not push; reconnecting and reconciling")  # fmt: skip
+                self.emit(ConnectionChange(self._clock.now(), False, "ProjectX user feed stalled"))
+                self.user.drop("user feed stalled")
+                return
+
+
+async def _quiet(reason: str) -> None:
+    """The market hub's loss needs no event: quotes going stale is reported by health."""

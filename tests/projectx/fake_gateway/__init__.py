@@ -1,0 +1,1 @@
+"""A local stand-in for the ProjectX Gateway: the real REST and SignalR protocol on loopback."""

@@ -1,0 +1,156 @@
+"""The adapter against the fake Gateway: reads, events, actions, and lost replies."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+from risk_manager.brokers.base import OutcomeUnknown
+from risk_manager.domain.events import AccountUpdate, Fill, OrderType, OrderUpdate, Side
+from tests.projectx.conftest import ACCOUNT_ID, ES, MNQ, Session, in_thread, run_session
+from tests.projectx.fake_gateway.exchange import ASK, STOP
+from tests.projectx.fake_gateway.server import FakeGateway
+
+
+def test_reads_map_gateway_shapes_to_the_daemons(gateway: FakeGateway, tmp_path: Path) -> None:
+    gateway.buy(ACCOUNT_ID, ES, 2)
+    gateway.wait_until(lambda: gateway.state.exchange.position_size(ACCOUNT_ID, ES) == 2)
+    gateway.trade(ACCOUNT_ID, ES, ASK, 2, type_=STOP, stop="5990")
+
+    async def scenario(session: Session) -> None:
+        broker = session.broker
+        infos = {a.account_id: a for a in await broker.accounts()}
+        assert infos["PX-1"].can_trade
+        assert infos["PX-1"].name == "PRAC-V2-4011"
+        assert "4012" in infos  # seen by the login, not configured: listed under its own id
+        [position] = await broker.open_positions("PX-1")
+        assert (position.symbol, position.size, position.avg_price) == ("ESZ25", 2, Decimal(6000))
+        [order] = await broker.open_orders("PX-1")
+        assert (order.symbol, order.side, order.stop_price) == ("ESZ25", Side.SELL, Decimal(5990))
+        [fill] = await broker.fills_since("PX-1", order.updated_at.replace(year=2000))
+        assert fill.event_id.startswith("px:trade:")
+        assert int(fill.event_id[9:]) > 2**31
+        assert broker.contract_spec("ESZ25").tick_value == Decimal("12.5")
+
+    run_session(gateway, tmp_path, scenario)
+
+
+def test_unknown_product_is_priced_from_search_by_id_and_cached(
+    gateway: FakeGateway, tmp_path: Path
+) -> None:
+    exotic = "CON.F.US.ZZX.Z25"
+    gateway.set_price(exotic, "100")
+
+    async def first(session: Session) -> None:
+        await in_thread(gateway.buy, ACCOUNT_ID, exotic, 1)
+        fill = await session.wait_for(lambda e: isinstance(e, Fill))
+        assert session.broker.contract_spec(fill.symbol).tick_value == Decimal(7)
+
+    run_session(gateway, tmp_path, first)
+    assert len(gateway.requests("Contract/searchById")) == 1
+
+    async def second(session: Session) -> None:  # a restart: the cache file answers
+        assert session.broker.contract_spec("ZZXZ25").tick_size == Decimal("0.5")
+
+    run_session(gateway, tmp_path, second)
+    assert len(gateway.requests("Contract/searchById")) == 1
+
+
+@pytest.mark.parametrize("wrap", [True, False])
+def test_pushes_become_events_wrapped_or_flat(
+    gateway: FakeGateway, tmp_path: Path, wrap: bool
+) -> None:
+    gateway.set(wrap=wrap)
+
+    async def scenario(session: Session) -> None:
+        await in_thread(gateway.buy, ACCOUNT_ID, MNQ, 3)
+        fill = await session.wait_for(lambda e: isinstance(e, Fill))
+        assert (fill.account_id, fill.symbol, fill.signed_qty) == ("PX-1", "MNQZ25", 3)
+        assert fill.fee == Decimal("1.11")
+        await session.wait_for(lambda e: isinstance(e, OrderUpdate) and e.order.quantity == 3)
+        account = await session.wait_for(lambda e: isinstance(e, AccountUpdate))
+        assert account.account_id == "PX-1"
+        assert account.balance == Decimal("49998.89")
+        # Only the configured account's pushes arrive.
+        await in_thread(gateway.buy, 4_012, MNQ, 1)
+        await in_thread(gateway.set_can_trade, ACCOUNT_ID, False)
+        await session.wait_for(lambda e: isinstance(e, AccountUpdate) and not e.can_trade)
+        assert all(getattr(e, "account_id", "PX-1") == "PX-1" for e in session.events)
+
+    run_session(gateway, tmp_path, scenario)
+
+
+def test_close_cancels_the_brackets_closecontract_leaves(
+    gateway: FakeGateway, tmp_path: Path
+) -> None:
+    async def scenario(session: Session) -> None:
+        await in_thread(gateway.buy, ACCOUNT_ID, MNQ, 2, brackets={"stop": 20, "target": 40})
+        await in_thread(
+            gateway.wait_until, lambda: len(gateway.state.exchange.working(ACCOUNT_ID)) == 2
+        )
+        result = await session.broker.close_position("PX-1", "MNQZ25")
+        assert result.ok, result
+        exchange = gateway.state.exchange
+        await in_thread(gateway.wait_until, lambda: exchange.position_size(ACCOUNT_ID, MNQ) == 0)
+        assert gateway.working(ACCOUNT_ID) == []
+
+    run_session(gateway, tmp_path, scenario)
+    assert len(gateway.requests("Position/closeContract")) == 1
+    assert len(gateway.requests("Order/cancel")) == 2
+
+
+def test_a_reply_lost_after_acting_is_reconciled_not_resent(
+    gateway: FakeGateway, tmp_path: Path
+) -> None:
+    async def scenario(session: Session) -> None:
+        await in_thread(gateway.buy, ACCOUNT_ID, MNQ, 1)
+        await session.wait_for(lambda e: isinstance(e, Fill))
+        await in_thread(gateway.fail, "Position/closeContract", "500", act=True)
+        result = await session.broker.close_position("PX-1", "MNQZ25")
+        assert result.ok
+        assert "reconciled" in result.raw
+
+    run_session(gateway, tmp_path, scenario)
+    assert len(gateway.requests("Position/closeContract")) == 1
+    assert gateway.position(ACCOUNT_ID, MNQ) == 0
+
+
+def test_a_429_that_did_not_act_is_reported_unknown_not_retried(
+    gateway: FakeGateway, tmp_path: Path
+) -> None:
+    async def scenario(session: Session) -> None:
+        await in_thread(gateway.buy, ACCOUNT_ID, MNQ, 1)
+        await session.wait_for(lambda e: isinstance(e, Fill))
+        await in_thread(gateway.fail, "Position/closeContract", "429")
+        with pytest.raises(OutcomeUnknown):
+            await session.broker.close_position("PX-1", "MNQZ25")
+
+    run_session(gateway, tmp_path, scenario)
+    assert len(gateway.requests("Position/closeContract")) == 1
+    assert gateway.position(ACCOUNT_ID, MNQ) == 1
+
+
+def test_a_lost_order_placement_is_found_by_its_tag(gateway: FakeGateway, tmp_path: Path) -> None:
+    async def scenario(session: Session) -> None:
+        await in_thread(gateway.fail, "Order/place", "hang", act=True, hang_seconds=5)
+        result = await session.broker.place_order(
+            "PX-1", "MNQZ25", Side.SELL, 1, OrderType.STOP, stop_price=Decimal("20900")
+        )
+        assert result.ok
+        assert result.order_id is not None
+        [order] = await session.broker.open_orders("PX-1")
+        assert order.order_id == result.order_id
+
+    run_session(gateway, tmp_path, scenario)
+    assert len(gateway.requests("Order/place")) == 1
+
+
+def test_refused_close_is_a_clean_refusal(gateway: FakeGateway, tmp_path: Path) -> None:
+    async def scenario(session: Session) -> None:
+        result = await session.broker.close_position("PX-1", "MNQZ25")
+        assert not result.ok
+        assert "errorCode 2" in (result.error or "")
+
+    run_session(gateway, tmp_path, scenario)
