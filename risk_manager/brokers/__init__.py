@@ -3,4 +3,5 @@
 Importing this package registers the built-in kinds.
 """
 
+from risk_manager.brokers import projectx as projectx  # registers "projectx"
 from risk_manager.brokers import simulated as simulated  # registers "simulated"

@@ -1,10 +1,12 @@
-"""Settings of the ProjectX Gateway broker (`[broker.projectx]`)."""
+"""Settings of the ProjectX Gateway broker (`[broker] kind = "projectx"`, `[broker.projectx]`)."""
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal, Self
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
+
+from risk_manager.config.broker import BrokerSettings
 
 
 def _http_url(value: str) -> str:
@@ -39,3 +41,16 @@ class ProjectXOptions(BaseModel):
     reconnect_max_seconds: float = Field(30.0, ge=1)
     # Contracts whose quotes are wanted even when no position is held (ids or symbols).
     quote_contracts: tuple[str, ...] = ()
+
+    @model_validator(mode="after")
+    def _reserve_below_limit(self) -> Self:
+        if self.enforcement_reserve >= self.rate_limit:
+            raise ValueError("enforcement_reserve must be below rate_limit")
+        return self
+
+
+class ProjectXSettings(BrokerSettings):
+    """`[broker] kind = "projectx"` with its `[broker.projectx]` table."""
+
+    kind: Literal["projectx"] = "projectx"
+    projectx: ProjectXOptions = ProjectXOptions()
