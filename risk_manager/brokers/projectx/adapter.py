@@ -43,6 +43,7 @@ CONNECT_WAIT_SECONDS = 10.0
 # After a lost reply, look at the Gateway this often before calling the outcome unknown
 # (a close's fill can arrive a moment after the acknowledgement).
 SETTLE_DELAYS = (0.1, 0.25, 0.5, 1.0)
+FILL_WAIT_SECONDS = 2.0  # how long an acknowledged close waits for its fill to be pushed
 HISTORY_DAYS = 2  # order_status looks this far back for orders no longer working
 
 
@@ -116,10 +117,7 @@ class ProjectXBroker:
         raise BrokerUnavailable(f"the Gateway no longer lists account {account_id}")
 
     async def open_positions(self, account_id: str) -> list[BrokerPosition]:
-        gateway_id = self._gateway_id(account_id)
-        positions = await self._positions(gateway_id)
-        if self._feed is not None:
-            self._feed.adopt_positions(gateway_id, {p.contract_id: p.size for p in positions})
+        positions = await self._positions(self._gateway_id(account_id))
         return [p.as_broker_position(account_id) for p in positions if p.size]
 
     async def open_orders(self, account_id: str) -> list[Order]:
@@ -170,6 +168,10 @@ class ProjectXBroker:
             reply = {"success": True, "reconciled": "reply lost; the Gateway shows it acted"}
         result = _result(reply)
         if result.ok:
+            # The acknowledgement comes before the fill: give the fill a moment to land, so a
+            # caller re-reading positions right away does not see the old size and close again.
+            if self._feed is not None:
+                await self._feed.wait_position(gateway_id, contract_id, 0, FILL_WAIT_SECONDS)
             await self._cancel_resting(account_id, gateway_id, contract_id)
         return result
 
@@ -178,7 +180,11 @@ class ProjectXBroker:
         body = {"accountId": gateway_id, "contractId": contract_id, "size": quantity}
         before = self._known_size(gateway_id, contract_id)
         try:
-            return _result(await self._act("/api/Position/partialCloseContract", body))
+            result = _result(await self._act("/api/Position/partialCloseContract", body))
+            if result.ok and self._feed is not None and before:
+                target = max(abs(before) - quantity, 0)
+                await self._feed.wait_position(gateway_id, contract_id, target, FILL_WAIT_SECONDS)
+            return result
         except OutcomeUnknown:
             if not await self._settled(gateway_id, contract_id, abs(before) - quantity):
                 raise
@@ -241,8 +247,11 @@ class ProjectXBroker:
                                      self._options.request_timeout_seconds)  # fmt: skip
         return self._rest
 
-    async def _hub_token(self, refused: bool) -> str:
-        return await self._rest_client().token(force=refused)
+    async def _hub_token(self, refused: str | None) -> str:
+        rest = self._rest_client()
+        if refused is not None:
+            rest.invalidate(refused)
+        return await rest.token(force=refused is not None)
 
     def _gateway_id(self, account_id: str) -> int:
         gateway_id = self._accounts.gateway_id(account_id)

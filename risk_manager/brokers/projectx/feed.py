@@ -47,7 +47,9 @@ class Feed:
         self._sink: EventSink | None = None
         self._seq = itertools.count(1)
         self._warned: set[str] = set()
+        # Positions as the daemon sees them: the REST snapshot at each connect plus pushed fills.
         self.positions: Positions = {}
+        self.position_pushed = asyncio.Condition()  # notified on every trade / position push
         self.quote_contracts: set[str] = set(options.quote_contracts)
         self._last_user_push = time.monotonic()
         self._last_probe = time.monotonic()
@@ -103,11 +105,6 @@ class Feed:
         if self._sink is not None:
             self._sink(event)
 
-    def adopt_positions(self, gateway_id: int, sizes: dict[str, int]) -> None:
-        """What REST just said is now our view (reconcile and executor reads land here)."""
-        self.positions[gateway_id] = dict(sizes)
-        self._want_quotes(sizes)
-
     # Connection lifecycle.
 
     async def _user_open(self) -> None:
@@ -116,8 +113,18 @@ class Feed:
             for method in ("SubscribeOrders", "SubscribePositions", "SubscribeTrades"):
                 await self.user.invoke(method, gateway_id)
         self._last_user_push = self._last_probe = time.monotonic()
+        await self._snapshot_positions()
         # Subscribed first, then announced: the daemon's reconcile cannot miss a push between.
         self.emit(ConnectionChange(self._clock.now(), True, "ProjectX user hub connected"))
+
+    async def _snapshot_positions(self) -> None:
+        """Start the pushed view from REST; the daemon's reconcile starts from the same truth."""
+        for gateway_id in self._accounts.gateway_ids():
+            try:
+                self.positions[gateway_id] = await self._rest_positions(gateway_id)
+            except BrokerError as error:
+                logger.warning("Position snapshot of account {} failed: {}", gateway_id, error)
+            self._want_quotes(self.positions.get(gateway_id, {}))
 
     async def _user_closed(self, reason: str) -> None:
         self.emit(ConnectionChange(self._clock.now(), False, f"ProjectX user hub: {reason}"))
@@ -181,6 +188,25 @@ class Feed:
             held[contract_id] = held.get(contract_id, 0) + fill.signed_qty
             self._want_quotes(held)
         self.emit(fill)
+        await self._notify()
+
+    async def _notify(self) -> None:
+        async with self.position_pushed:
+            self.position_pushed.notify_all()
+
+    async def wait_position(self, gateway_id: int, contract_id: str, at_most: int,
+                            within: float) -> bool:  # fmt: skip
+        """Wait until pushes show the position at `at_most` contracts or fewer."""
+
+        def reached() -> bool:
+            return abs(self.positions.get(gateway_id, {}).get(contract_id, 0)) <= at_most
+
+        try:
+            async with asyncio.timeout(within), self.position_pushed:
+                await self.position_pushed.wait_for(reached)
+        except TimeoutError:
+            return False
+        return True
 
     async def _on_order(self, arguments: list[Any]) -> None:
         found = self._record(arguments)
@@ -197,9 +223,9 @@ class Feed:
         gateway_id = int(position.account_id)
         if self._accounts.daemon_id(gateway_id) is None:
             return
-        held = self.positions.setdefault(gateway_id, {})
-        held[position.contract_id] = position.size  # size 0: closed
-        self._want_quotes(held)
+        # Only for quotes: the pushed view counts fills, which is what the daemon applies (a
+        # position push without its trade would hide a missed fill from the stall check).
+        self._want_quotes({position.contract_id: position.size})
 
     async def _on_account(self, arguments: list[Any]) -> None:
         record = mapping.unwrap(arguments[0])
@@ -244,7 +270,7 @@ class Feed:
                 self.market.drop(f"no quote for {limit:.0f} s while holding a position")
 
     async def _probe(self) -> None:
-        """Quiet user feed: do REST positions match what the pushes told us?"""
+        """Quiet user feed: do REST positions match the snapshot plus the pushed fills?"""
         for gateway_id in self._accounts.gateway_ids():
             try:
                 sizes = await self._rest_positions(gateway_id)

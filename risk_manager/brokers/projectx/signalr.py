@@ -28,7 +28,7 @@ RS = "\x1e"  # every SignalR JSON record ends with the ASCII record separator
 INVOCATION, COMPLETION, PING, CLOSE = 1, 3, 6, 7
 INVOKE_TIMEOUT_SECONDS = 10.0
 Handler = Callable[[list[Any]], Awaitable[None]]
-TokenSource = Callable[[bool], Awaitable[str]]  # force=True: the last token was refused
+TokenSource = Callable[[str | None], Awaitable[str]]  # argument: the token just refused
 
 
 class HubError(Exception):
@@ -95,7 +95,8 @@ class HubConnection:
         self._pending: dict[str, asyncio.Future[Any]] = {}
         self._ws: ClientConnection | None = None
         self._stopping = False
-        self._refused_token = False
+        self._refused_token: str | None = None
+        self._token_used: str | None = None
         self._unknown_targets: set[str] = set()
 
     def on(self, target: str, handler: Handler) -> None:
@@ -109,7 +110,7 @@ class HubConnection:
             try:
                 opened = await self._session()
             except HubUnauthorized as error:
-                self._refused_token, reason = True, str(error)
+                self._refused_token, reason = self._token_used, str(error)
             except (OSError, TimeoutError, WebSocketException, HubError, httpx.HTTPError) as error:
                 reason = f"{type(error).__name__}: {error}"
             except ValueError as error:  # JSON that is not JSON
@@ -155,7 +156,7 @@ class HubConnection:
 
     async def _session(self) -> bool:
         """One connection from handshake to loss; True if it got as far as being open."""
-        token = await self._token(self._refused_token)
+        token = self._token_used = await self._token(self._refused_token)
         connection_id = await self._negotiated_id(token) if self._negotiate else None
         try:
             ws = await connect(self._ws_url(token, connection_id), open_timeout=10,
@@ -164,7 +165,7 @@ class HubConnection:
             if error.response.status_code == 401:
                 raise HubUnauthorized(f"{self.name} hub refused the token (HTTP 401)") from None
             raise
-        self._refused_token = False
+        self._refused_token = None
         reader: asyncio.Task[None] | None = None
         pinger: asyncio.Task[None] | None = None
         opened = False

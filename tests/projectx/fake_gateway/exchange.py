@@ -283,6 +283,9 @@ class Exchange:
                                  or not 0 < size <= abs(held)):  # fmt: skip
             raise ExchangeError(5, "InvalidCloseSize")
         side = ASK if held > 0 else BID
+        if any(o.type == MARKET and o.side == side for o in self.working(account_id)
+               if o.contract_id == contract_id):  # fmt: skip
+            raise ExchangeError(6, "OrderPending")  # a close is already on its way
         return self.place(account_id, contract_id, MARKET, side, size or abs(held))
 
     def set_can_trade(self, account_id: int, can_trade: bool) -> None:

@@ -1,0 +1,146 @@
+"""The real daemon with `broker.kind = "projectx"` against the fake Gateway on loopback."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from tests.daemon_process import DaemonProcess
+from tests.projectx.conftest import ACCOUNT_ID, MNQ
+from tests.projectx.daemon_config import write_home
+from tests.projectx.fake_gateway.exchange import ASK
+from tests.projectx.fake_gateway.server import FakeGateway
+
+ACCOUNT = "/api/v1/accounts/PX-1"
+LOSS_RULE = "daily_realized_loss.limit = 100"
+
+
+def wait(predicate: Callable[[], bool], timeout: float = 20.0, what: str = "condition") -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        time.sleep(0.05)
+
+
+def start(start_daemon: Callable[..., DaemonProcess], gateway: FakeGateway, tmp_path: Path,
+          profile: str = LOSS_RULE, negotiate: bool = True) -> DaemonProcess:  # fmt: skip
+    home = write_home(tmp_path / "home", gateway, profile, negotiate)
+    daemon = start_daemon(home=home)
+    wait(lambda: gateway.subscribers("user") == 1, what="the user hub subscription")
+    return daemon
+
+
+def lockout_rules(daemon: DaemonProcess) -> set[str]:
+    return {x["rule"] for x in daemon.get(f"{ACCOUNT}/lockouts")["lockouts"]}
+
+
+def daemon_positions(daemon: DaemonProcess) -> dict[str, int]:
+    return {p["symbol"]: p["size"] for p in daemon.get(f"{ACCOUNT}/positions")["positions"]}
+
+
+def losing_trade(gateway: FakeGateway) -> None:
+    """Buy 3 MNQ with a bracket, fall 60 points, sell 2: -$240 realized, 1 contract left."""
+    gateway.buy(ACCOUNT_ID, MNQ, 3, brackets={"stop": 400, "target": 400})
+    gateway.wait_until(lambda: len(gateway.state.exchange.working(ACCOUNT_ID)) == 2)
+    gateway.set_price(MNQ, "20940")
+    gateway.trade(ACCOUNT_ID, MNQ, ASK, 2)
+
+
+def test_loss_breach_closes_cancels_locks_and_a_dropped_socket_does_not_repeat_it(
+    start_daemon: Callable[..., DaemonProcess], gateway: FakeGateway, tmp_path: Path
+) -> None:
+    daemon = start(start_daemon, gateway, tmp_path)
+    losing_trade(gateway)
+
+    wait(lambda: gateway.position(ACCOUNT_ID, MNQ) == 0, what="the account to go flat")
+    wait(lambda: gateway.working(ACCOUNT_ID) == [], what="the brackets to be cancelled")
+    [close] = gateway.wait_request("Position/closeContract")
+    assert close == {"accountId": ACCOUNT_ID, "contractId": MNQ}
+    assert len(gateway.requests("Order/cancel")) == 2
+    wait(lambda: "daily_realized_loss" in lockout_rules(daemon), what="the lockout")
+    pnl = daemon.get(f"{ACCOUNT}/pnl")
+    assert pnl["realized"] < -240  # the loss, its fees, and the flatten's exit
+
+    # The socket drops mid-session: reconnect, re-subscribe, reconcile; nothing is re-enforced.
+    records = len(daemon.get(f"{ACCOUNT}/enforcement")["records"])
+    searches = len(gateway.requests("Trade/search"))
+    assert gateway.drop("user") == 1
+    wait(lambda: len(gateway.requests("Trade/search")) > searches, what="the reconcile")
+    wait(lambda: gateway.subscribers("user") == 1, what="the re-subscription")
+    assert daemon.get(f"{ACCOUNT}/pnl")["realized"] == pnl["realized"]
+    assert len(daemon.get(f"{ACCOUNT}/enforcement")["records"]) == records
+    assert len(gateway.requests("Position/closeContract")) == 1
+
+    # Still locked: a new entry (seen through the new subscription) is flattened at once.
+    gateway.buy(ACCOUNT_ID, MNQ, 1)
+    gateway.wait_request("Position/closeContract", count=2)
+    wait(lambda: gateway.position(ACCOUNT_ID, MNQ) == 0, what="the lockout flatten")
+    assert "GatewayLogout" not in daemon.output()
+
+
+def test_429_and_lost_replies_on_close_are_reconciled_and_completed(
+    start_daemon: Callable[..., DaemonProcess], gateway: FakeGateway, tmp_path: Path
+) -> None:
+    daemon = start(start_daemon, gateway, tmp_path, negotiate=False)
+    # The first close is throttled before acting, the second acts but its reply is lost.
+    gateway.fail("Position/closeContract", "429")
+    gateway.fail("Position/closeContract", "500", act=True)
+    losing_trade(gateway)
+
+    wait(lambda: gateway.position(ACCOUNT_ID, MNQ) == 0, what="the account to go flat")
+    wait(lambda: "daily_realized_loss" in lockout_rules(daemon), what="the lockout")
+    time.sleep(1.0)  # let any over-eager retry show itself
+    closes = gateway.requests("Position/closeContract")
+    assert len(closes) == 2  # one 429, one that acted: never a third, blind one
+    assert gateway.position(ACCOUNT_ID, MNQ) == 0  # not reversed by a duplicate close
+
+
+def test_refused_close_is_retried_escalated_and_shown_in_health(
+    start_daemon: Callable[..., DaemonProcess], gateway: FakeGateway, tmp_path: Path
+) -> None:
+    daemon = start(start_daemon, gateway, tmp_path)
+    gateway.fail("Position/closeContract", "false", times=1000, code=5)  # OrderRejected
+    losing_trade(gateway)
+
+    gateway.wait_request("Position/closeContract", count=3)
+    wait(lambda: daemon.get("/api/v1/health")["enforcement_failures"] > 0, what="health")
+    assert gateway.position(ACCOUNT_ID, MNQ) == 1
+    assert "FAILED" in daemon.output()
+    gateway.fail("Position/closeContract", "false", times=0)
+    gateway.call(gateway.state.faults.clear)
+    wait(lambda: gateway.position(ACCOUNT_ID, MNQ) == 0, timeout=30, what="the slow retry")
+
+
+def test_fill_missed_by_a_stalled_feed_is_enforced_after_rest_reconcile(
+    start_daemon: Callable[..., DaemonProcess], gateway: FakeGateway, tmp_path: Path
+) -> None:
+    daemon = start(start_daemon, gateway, tmp_path, profile="max_contracts.limit = 1")
+    gateway.stall("user")  # the socket stays open and pings; pushes are lost
+    gateway.buy(ACCOUNT_ID, MNQ, 3)
+    wait(lambda: gateway.position(ACCOUNT_ID, MNQ) == 3, what="the fill")
+
+    # The stall detector compares REST positions, reconnects, and the reconcile enforces.
+    wait(lambda: gateway.position(ACCOUNT_ID, MNQ) == 1, timeout=30, what="the reduction")
+    [reduce] = gateway.wait_request("Position/partialCloseContract")
+    assert reduce["size"] == 2
+    assert "user feed stalled" in daemon.output()
+    gateway.stall("user", False)
+    wait(lambda: daemon_positions(daemon) == {"MNQZ25": 1}, what="the daemon's view")
+
+
+def test_expired_token_mid_session_is_renewed_and_enforcement_goes_through(
+    start_daemon: Callable[..., DaemonProcess], gateway: FakeGateway, tmp_path: Path
+) -> None:
+    daemon = start(start_daemon, gateway, tmp_path)
+    logins = len(gateway.requests("Auth/loginKey"))
+    gateway.expire_tokens()
+    gateway.drop("user")  # the hub must reconnect with a fresh token too
+    wait(lambda: gateway.subscribers("user") == 1, what="the hub to come back")
+    losing_trade(gateway)
+
+    wait(lambda: gateway.position(ACCOUNT_ID, MNQ) == 0, what="the flatten")
+    wait(lambda: "daily_realized_loss" in lockout_rules(daemon), what="the lockout")
+    assert len(gateway.requests("Auth/loginKey")) > logins
+    assert "test-api-key" not in daemon.output()  # the key is never logged
