@@ -37,7 +37,7 @@ def test_the_shipped_example_is_valid() -> None:
             {"loss": 100, "minutes": 10}, {"loss": 200, "minutes": 5}]}}}}, "tiers overlap"),
         ({"accounts": {"A": {"profile": "missing"}}}, "no profile named 'missing'"),
         ({"daemon": {"host": "0.0.0.0"}}, "not a loopback address"),
-        ({"broker": {"kind": "nope"}}, "broker.kind"),
+        ({"broker": {"kind": "nope"}}, "broker: unknown broker kind"),
     ],
 )  # fmt: skip
 def test_bad_config_names_the_key_and_reason(data: dict, expected: str) -> None:
