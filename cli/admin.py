@@ -7,14 +7,14 @@ from typing import Annotated
 
 import typer
 
-from cli import admin_diagnostics, service, trader
+from cli import admin_credentials, admin_diagnostics, service, trader
 from cli.admin_auth import AuthError, read_new_password
 from cli.admin_common import HomeOption, PasswordStdinOption, admin_post, report
 from cli.admin_config import config_app
 from cli.client import Client, UrlOption
 from cli.exit_codes import EXIT_CODES_HELP, CliError, ExitCode
 from cli.output import JsonOption, YesOption, confirm, console, emit_json, run, table, yes_no
-from risk_manager.auth.passwords import check_strength, hash_password, save_secret, validate_params
+from risk_manager.auth.passwords import check_strength, hash_password, save_secret
 from risk_manager.paths import HomePaths, default_home
 
 app = typer.Typer(
@@ -31,18 +31,8 @@ app.add_typer(config_app, name="config")
 
 
 @app.command("set-password", epilog=EXIT_CODES_HELP)
-def set_password(
-    home: HomeOption = None,
-    scrypt_n: Annotated[
-        int, typer.Option("--scrypt-n", hidden=True, help="scrypt cost (tests).")
-    ] = 2**14,
-    as_json: JsonOption = False,
-) -> None:
+def set_password(home: HomeOption = None, as_json: JsonOption = False) -> None:
     """Set the admin password (typed twice without echo, or $RISK_MANAGER_ADMIN_PASSWORD)."""
-    try:
-        validate_params(scrypt_n, 8, 1, 32)
-    except ValueError as exc:
-        raise CliError(f"--scrypt-n: {exc}", ExitCode.USAGE) from None
     try:
         password = read_new_password(prompt=sys.stdin.isatty())
     except AuthError as exc:
@@ -52,11 +42,18 @@ def set_password(
         raise CliError("password refused: " + "; ".join(reasons), ExitCode.USAGE)
     path = HomePaths(home or default_home()).admin_secret
     try:
-        save_secret(path, hash_password(password, n=scrypt_n))
+        secret = hash_password(password)
+    except ValueError as exc:
+        raise CliError(f"password refused: {exc}", ExitCode.USAGE) from None
+    try:
+        save_secret(path, secret)
     except OSError as exc:
         raise CliError(f"cannot write {path}: {exc.strerror or exc}") from None
     # The daemon rereads the secret file on the next login; no restart needed.
     report({"secret_file": str(path)}, f"Admin password set ({path})", as_json)
+
+
+admin_credentials.register(app)  # token and auth-reset, listed right after set-password
 
 
 @app.command(epilog=EXIT_CODES_HELP)

@@ -1,26 +1,30 @@
-"""Client side of the admin handshake: read the password, answer the challenge, get a token.
+"""Client side of the admin handshake: read the password, run SCRAM-SHA-256, get a token.
 
-Talks HTTP only. The proof formula mirrors risk_manager/auth/session.py:
-    K     = scrypt(NFC(password) as UTF-8, salt, n, r, p, dklen)
-    proof = hex(HMAC-SHA256(key=K, msg=bytes.fromhex(nonce)))
+Talks HTTP only. Whatever answers on the port is not trusted until it proves it holds the
+verifier: the iteration count it asks for is checked *before* any proof is computed or sent (a
+fake daemon asking for a cheap count could brute-force the proof offline), and its server
+signature is checked before the token is used.
 """
 
 from __future__ import annotations
 
 import getpass
-import hashlib
-import hmac
 import os
-import unicodedata
+import time
+from collections.abc import Callable
 from typing import Any
 
 import httpx
+from scramp import ScramClient, ScramException
+
+from risk_manager.auth.passwords import MAX_ITERATIONS, MECHANISM, MIN_CLIENT_ITERATIONS
 
 PASSWORD_ENV = "RISK_MANAGER_ADMIN_PASSWORD"  # noqa: S105 - the variable name, not a password
 CHALLENGE_PATH = "/api/v1/admin/challenge"
 SESSION_PATH = "/api/v1/admin/session"
-# The daemon chooses the scrypt cost; refuse absurd values so a bad reply cannot exhaust memory.
-_MAX_SCRYPT_MEMORY = 256 * 1024 * 1024
+USERNAME = "admin"
+# The daemon's progressive penalty never asks for more; a longer wait is not our daemon.
+MAX_WAIT = 300
 
 
 class AuthError(Exception):
@@ -58,33 +62,67 @@ def read_new_password(prompt: bool) -> str:
     return first
 
 
-def compute_proof(password: str, challenge: dict[str, Any]) -> str:
-    """hex(HMAC-SHA256(scrypt(password, salt, n, r, p, dklen), raw nonce bytes))."""
+def login(
+    client: httpx.Client,
+    password: str,
+    *,
+    on_wait: Callable[[int], None] | None = None,
+    sleep: Callable[[float], None] = time.sleep,
+) -> str:
+    """Run the SCRAM exchange over `client` and return the bearer token of a verified daemon.
+
+    `on_wait(seconds)` is told when the daemon's penalty makes the challenge wait.
+    """
     try:
-        nonce = bytes.fromhex(challenge["nonce"])
-        salt = bytes.fromhex(challenge["salt"])
-        n, r, p, dklen = (int(challenge[k]) for k in ("n", "r", "p", "dklen"))
-    except (KeyError, TypeError, ValueError) as exc:
-        raise AuthError(f"malformed challenge from daemon: {exc!r}") from None
-    if n < 2 or n & (n - 1) or not 1 <= r <= 32 or not 1 <= p <= 16 or not 16 <= dklen <= 64:
-        raise AuthError("daemon sent unsupported scrypt parameters")
-    if 128 * n * r > _MAX_SCRYPT_MEMORY:
-        raise AuthError("daemon sent scrypt parameters needing too much memory")
-    data = unicodedata.normalize("NFC", password).encode("utf-8")
-    maxmem = 128 * r * (n + p + 2) + 1024 * 1024
-    key = hashlib.scrypt(data, salt=salt, n=n, r=r, p=p, dklen=dklen, maxmem=maxmem)
-    return hmac.new(key, nonce, hashlib.sha256).hexdigest()
-
-
-def login(client: httpx.Client, password: str) -> str:
-    """Run the challenge/session handshake over `client` and return the bearer token."""
-    challenge = _post(client, CHALLENGE_PATH, {})
-    proof = compute_proof(password, challenge)
-    session = _post(client, SESSION_PATH, {"nonce": challenge.get("nonce"), "proof": proof})
+        scram = ScramClient([MECHANISM], USERNAME, password)
+    except ScramException as exc:  # SASLprep refuses some characters; set-password does too
+        raise AuthError(f"this password cannot be used: {exc}") from None
+    challenge = _post(client, CHALLENGE_PATH, {"client_first": scram.get_client_first()})
+    server_first, wait = _read_challenge(challenge)
+    _check_iterations(server_first)  # before anything is derived from the password
+    try:
+        scram.set_server_first(server_first)
+    except ScramException as exc:
+        raise AuthError(f"daemon sent an invalid challenge: {exc}") from None
+    if wait:
+        if on_wait is not None:
+            on_wait(wait)
+        sleep(wait)
+    session = _post(client, SESSION_PATH, {"client_final": scram.get_client_final()})
+    try:
+        scram.set_server_final(str(session.get("server_final")))
+    except ScramException:
+        raise AuthError(
+            "the daemon's server signature is wrong: the program on this port does not hold "
+            "the admin verifier (an impostor?); not using its token"
+        ) from None
     token = session.get("token")
     if not isinstance(token, str) or not token:
         raise AuthError("daemon reply has no token")
     return token
+
+
+def _check_iterations(server_first: str) -> None:
+    """Refuse a cost outside our bounds: no proof ever leaves for such a server."""
+    count = next((a[2:] for a in server_first.split(",") if a.startswith("i=")), "")
+    if not count.isascii() or not count.isdigit():
+        raise AuthError("daemon sent a challenge without an iteration count")
+    iterations = int(count)
+    if not MIN_CLIENT_ITERATIONS <= iterations <= MAX_ITERATIONS:
+        raise AuthError(
+            f"refusing the daemon's challenge: it asks for {iterations} PBKDF2 iterations, "
+            f"outside {MIN_CLIENT_ITERATIONS}..{MAX_ITERATIONS}; the program on this port may "
+            "not be the risk manager daemon, or its password file is not one set-password writes"
+        )
+
+
+def _read_challenge(data: dict[str, Any]) -> tuple[str, int]:
+    server_first, wait = data.get("server_first"), data.get("wait", 0)
+    if data.get("mechanism") != MECHANISM or not isinstance(server_first, str):
+        raise AuthError(f"daemon did not answer with a {MECHANISM} challenge")
+    if not isinstance(wait, int) or isinstance(wait, bool) or not 0 <= wait <= MAX_WAIT:
+        raise AuthError(f"daemon asked for an unreasonable wait: {wait!r}")
+    return server_first, wait
 
 
 def _post(client: httpx.Client, path: str, body: dict[str, Any]) -> dict[str, Any]:

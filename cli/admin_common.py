@@ -12,7 +12,7 @@ import typer
 from cli.admin_auth import AuthError, login, read_password
 from cli.client import Client, DaemonDown
 from cli.exit_codes import CliError, ExitCode
-from cli.output import console, emit_json
+from cli.output import console, emit_json, note
 
 HomeOption = Annotated[
     Path | None,
@@ -37,11 +37,18 @@ def authenticate(client: Client, password_stdin: bool = False) -> None:
     else:
         password = read_password(prompt=sys.stdin.isatty())
     try:
-        client.token = login(client.http, password)
+        client.token = login(client.http, password, on_wait=_announce_wait)
     except AuthError as exc:
         if isinstance(exc.__cause__, httpx.TransportError):
             raise DaemonDown(client.url) from exc
         raise CliError(f"admin login failed: {exc.message}", ExitCode.AUTH_FAILED) from exc
+
+
+def _announce_wait(seconds: int) -> None:
+    note(
+        f"Admin auth is slowed after repeated failed logins: waiting {seconds} s "
+        "(an OS administrator can clear it with risk-admin auth-reset)"
+    )
 
 
 def admin_post(url: str | None, path: str, body: dict[str, Any] | None, stdin: bool) -> Any:

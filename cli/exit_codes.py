@@ -27,7 +27,7 @@ class ExitCode(IntEnum):
 
 EXIT_CODES_HELP = (
     "Exit codes: 0 ok, 1 failed, 2 bad usage or input, 3 daemon not reachable, "
-    "4 admin auth failed or locked, 5 invalid configuration, 6 not found (unknown account), "
+    "4 admin auth failed, 5 invalid configuration, 6 not found (unknown account), "
     "10 aborted at a prompt."
 )
 

@@ -258,7 +258,7 @@ class Daemon:
         self._load_accounts(config, store, pipeline, clock)
         for account in pipeline.accounts.values():
             engine.load_entries(account)
-        auth = AdminAuth.from_file(self.paths.admin_secret, on_lock=_admin_auth_locked(bus))
+        auth = AdminAuth.from_file(self.paths.admin_secret, on_penalty=_admin_auth_slowed(bus))
         runtime = Runtime(
             config, config_file, self.paths, clock, store, pipeline, broker, bus, Intake(),
             engine, executor, crashed, auth,
@@ -407,14 +407,19 @@ class Daemon:
         return EXIT_OK
 
 
-def _admin_auth_locked(bus: EventBus) -> Callable[[int, int], None]:
-    def locked(failures: int, seconds: int) -> None:
-        # Critical: reaches error.log (and the Windows Event Log) so a human hears of it.
-        message = f"Admin auth locked for {seconds} s after {failures} consecutive failed logins"
+def _admin_auth_slowed(bus: EventBus) -> Callable[[int, int], None]:
+    def slowed(failures: int, seconds: int) -> None:
+        # Critical: reaches error.log (and the Windows Event Log) and, as an alert on the bus,
+        # the notifications, so a human hears of it.
+        message = (
+            f"Admin auth slowed after {failures} consecutive failed logins: challenges wait "
+            f"{seconds} s (risk-admin auth-reset clears it)"
+        )
         logger.critical(message)
-        bus.alert("admin_auth_locked", "critical", message, failures=failures, seconds=seconds)
+        details = {"failures": failures, "wait_seconds": seconds}
+        bus.alert("admin_auth_penalty", "critical", message, **details)
 
-    return locked
+    return slowed
 
 
 def _url_host(sock: socket.socket) -> str:

@@ -64,11 +64,11 @@ def stale_symbols(runtime: Runtime, now: datetime) -> list[str]:
 
 
 def _admin_auth(runtime: Runtime) -> dict[str, Any] | None:
-    """Whether repeated failed logins have locked admin auth (no secrets, no session counts)."""
+    """Whether repeated failed logins slow admin auth down (no secrets, no session counts)."""
     if runtime.auth is None:
         return None
     status = runtime.auth.status()
-    return {key: status[key] for key in ("locked", "seconds_remaining", "failures")}
+    return {key: status[key] for key in ("failures", "penalty_seconds")}
 
 
 def age_text(seconds: float | None) -> str | None:

@@ -14,9 +14,10 @@ from risk_manager.auth import (
     AdminAuth,
     AdminAuthError,
     AuthFailed,
-    AuthLocked,
+    ChallengesBusy,
     NotConfigured,
-    SecretFileError,
+    OutdatedSecret,
+    TooEarly,
 )
 
 BEARER = {"WWW-Authenticate": "Bearer"}
@@ -24,7 +25,7 @@ BEARER = {"WWW-Authenticate": "Bearer"}
 # Declares the scheme in OpenAPI (Swagger's Authorize button); we raise our own 401 envelope.
 bearer_scheme = HTTPBearer(
     scheme_name="AdminToken",
-    description="Token from POST /api/v1/admin/session (see the handshake in the API summary).",
+    description="Token printed by `risk-admin token` (SCRAM-SHA-256 handshake, see the summary).",
     auto_error=False,
 )
 
@@ -48,8 +49,9 @@ def require_admin(
     if credentials is None:
         raise HTTPException(
             401,
-            "admin token required: POST /api/v1/admin/challenge, then /api/v1/admin/session, "
-            "then send Authorization: Bearer <token>",
+            "admin token required: run risk-admin token (or the SCRAM exchange on "
+            "/api/v1/admin/challenge and /api/v1/admin/session), then send "
+            "Authorization: Bearer <token>",
             headers=BEARER,
         )
     if not auth.verify_token(credentials.credentials):
@@ -60,16 +62,14 @@ AdminRequired = Depends(require_admin)
 
 
 def _status_and_headers(error: AdminAuthError) -> tuple[int, dict[str, str]]:
-    if isinstance(error, AuthLocked):
+    if isinstance(error, TooEarly | ChallengesBusy):
         return 429, {"Retry-After": str(max(1, error.seconds_remaining))}
     if isinstance(error, AuthFailed):
-        # The failure that starts a lock says so at once, with when to come back.
-        retry = {"Retry-After": str(error.locked_for)} if error.locked_for else {}
+        # The failure that grows the penalty says so at once, with the wait to expect.
+        retry = {"Retry-After": str(error.delay)} if error.delay else {}
         return 401, {**BEARER, **retry}
-    if isinstance(error, NotConfigured):
+    if isinstance(error, NotConfigured | OutdatedSecret):
         return 503, {}
-    if isinstance(error, SecretFileError):
-        return 500, {}
     return 500, {}
 
 

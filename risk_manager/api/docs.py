@@ -10,49 +10,43 @@ from swagger_ui_bundle import swagger_ui_path
 
 ASSETS = "/docs/assets"
 
-# Reads the challenge envelope on stdin, prints the session body; kept as one line for shells.
-PROOF_ONE_LINER = (
-    "import sys,os,json,hmac,hashlib,unicodedata as u; c=json.load(sys.stdin)['data']; "
-    "k=hashlib.scrypt(u.normalize('NFC',os.environ['RISK_MANAGER_ADMIN_PASSWORD']).encode(),"
-    "salt=bytes.fromhex(c['salt']),n=c['n'],r=c['r'],p=c['p'],dklen=c['dklen'],maxmem=2**28); "
-    "print(json.dumps({'nonce':c['nonce'],"
-    "'proof':hmac.new(k,bytes.fromhex(c['nonce']),hashlib.sha256).hexdigest()}))"
-)
-
-DESCRIPTION = f"""
+DESCRIPTION = """
 Risk Manager Daemon API. Every response is an envelope:
-`{{"status": "success", "data": ...}}` or `{{"status": "error", "error": {{"code", "message"}}}}`.
+`{"status": "success", "data": ...}` or `{"status": "error", "error": {"code", "message"}}`.
 Only loopback Host headers are served; there is no CORS; large bodies are refused (413).
 
-## Admin authentication (token + nonce)
+## Admin authentication (SCRAM-SHA-256, then a bearer token)
 
 Routes under `/api/v1/admin/` (except the two below) need `Authorization: Bearer <token>`.
-The password never travels: the client proves it knows it.
-
-1. `POST /api/v1/admin/challenge` (no body) returns `nonce` (hex, single use, expires in
-   `expires_in` seconds, at most 60) and the scrypt parameters of the stored hash: `salt` (hex),
-   `n`, `r`, `p`, `dklen`.
-2. The client computes
-   `K = scrypt(password NFC-normalised as UTF-8, salt=bytes.fromhex(salt), n, r, p, dklen)` and
-   `proof = hex(HMAC-SHA256(key=K, msg=bytes.fromhex(nonce)))` (64 lowercase hex characters).
-3. `POST /api/v1/admin/session` with `{{"nonce": "...", "proof": "..."}}` returns
-   `{{"token": "...", "token_type": "bearer", "expires_in": ...}}`. The token lives only in the
-   daemon's memory and ends at expiry, on a password change, or when the daemon restarts.
-4. Send `Authorization: Bearer <token>` (in this page: the **Authorize** button).
-
-A used, unknown or expired nonce, or a wrong proof, answers 401 `auth_failed`; after 5
-consecutive failures admin auth locks for a while: 429 `auth_locked` with `Retry-After`
-(`/api/v1/health` shows `admin_auth`). No password set yet: 503 `admin_not_configured`
-(run `risk-admin set-password`). `risk-admin` does all of this for you.
-
-With curl and Python (password in `RISK_MANAGER_ADMIN_PASSWORD`):
+The easy way: run `risk-admin token`, then paste the token into the **Authorize** button on this
+page, or send it with curl:
 
 ```
-curl -s -X POST http://127.0.0.1:5555/api/v1/admin/challenge \\
-  | python -c "{PROOF_ONE_LINER}" \\
-  | curl -s -X POST http://127.0.0.1:5555/api/v1/admin/session \\
-      -H 'Content-Type: application/json' -d @-
+TOKEN=$(risk-admin token)
+curl -s -H "Authorization: Bearer $TOKEN" http://127.0.0.1:5555/api/v1/admin/config
 ```
+
+The token lives only in the daemon's memory and ends after 15 minutes, on a password change, or
+when the daemon restarts. `risk-admin token` runs SCRAM-SHA-256 (RFC 5802 / RFC 7677, user
+`admin`, no channel binding); the password never travels and the daemon stores only the
+verifier, which cannot log in:
+
+1. `POST /api/v1/admin/challenge` with `{"client_first": "n,,n=admin,r=<client nonce>"}`
+   returns `server_first` (`r=<nonce>,s=<salt>,i=<iterations>`), `wait` (seconds to wait
+   before answering, see below) and `expires_in` (at most 60 s after the wait).
+2. `POST /api/v1/admin/session` with `{"client_final": "c=biws,r=<nonce>,p=<proof>"}` returns
+   `server_final` (`v=<server signature>`), `token`, `token_type` and `expires_in`. Check the
+   signature before trusting the token: only the real daemon can compute it.
+
+Clients refuse a challenge asking for fewer than 600,000 iterations (a program squatting the
+port could otherwise brute-force the proof cheaply). Each challenge is single use; an unknown,
+used or expired one answers 401 `auth_failed` and does not count as a failure. Wrong proofs
+against issued challenges do: after 3, new challenges carry a growing `wait` (1, 2, 4 … up to
+120 s); answering early gives 429 `auth_wait` with `Retry-After` and keeps the challenge. The
+count resets on success, after 15 quiet minutes, or with `risk-admin auth-reset` run by an
+administrator of the machine; `/api/v1/health` shows `admin_auth`. Too many unanswered
+challenges: 429 `auth_busy`. No password set yet: 503 `admin_not_configured`; a password file
+from an older version: 503 `admin_secret_outdated` (run `risk-admin set-password` again).
 
 ## Live events
 

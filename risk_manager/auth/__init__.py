@@ -1,22 +1,26 @@
-"""Admin authentication: scrypt-hashed password at rest, nonce challenge, in-memory tokens."""
+"""Admin authentication: SCRAM-SHA-256 verifier at rest, progressive penalty, in-memory tokens."""
 
 from risk_manager.auth.errors import (
     AdminAuthError,
     AuthFailed,
-    AuthLocked,
+    ChallengesBusy,
     NotConfigured,
+    OutdatedSecret,
     SecretFileError,
+    TooEarly,
 )
-from risk_manager.auth.session import AdminAuth, AuthSettings, Challenge, Token
+from risk_manager.auth.session import AdminAuth, AuthSettings, Challenge, Session
 
 __all__ = [
     "AdminAuth",
     "AdminAuthError",
     "AuthFailed",
-    "AuthLocked",
     "AuthSettings",
     "Challenge",
+    "ChallengesBusy",
     "NotConfigured",
+    "OutdatedSecret",
     "SecretFileError",
-    "Token",
+    "Session",
+    "TooEarly",
 ]

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Literal
 
 FailureReason = Literal[
+    "bad_request",
     "unknown_nonce",
     "expired_nonce",
     "replayed_nonce",
@@ -12,6 +13,7 @@ FailureReason = Literal[
 ]
 
 _REASON_MESSAGES: dict[str, str] = {
+    "bad_request": "not a SCRAM-SHA-256 message for user 'admin'",
     "unknown_nonce": "unknown challenge nonce; request a new challenge",
     "expired_nonce": "challenge expired; request a new challenge",
     "replayed_nonce": "challenge already used; request a new challenge",
@@ -43,12 +45,27 @@ class SecretFileError(AdminAuthError):
 
     code = "admin_secret_corrupt"
 
-    def __init__(self, path: object, reason: str) -> None:
+    def __init__(self, path: object, reason: str, message: str | None = None) -> None:
         super().__init__(
-            f"admin secret file {path} is unusable ({reason}); run risk-admin set-password"
+            message
+            or f"admin secret file {path} is unusable ({reason}); run risk-admin set-password"
         )
         self.path = path
         self.reason = reason
+
+
+class OutdatedSecret(SecretFileError):
+    """The file predates SCRAM: it holds no password to convert, so the admin sets it again."""
+
+    code = "admin_secret_outdated"
+
+    def __init__(self, path: object) -> None:
+        super().__init__(
+            path,
+            "written by an older version",
+            f"admin secret file {path} was written by an older version and cannot be converted "
+            "(it does not hold the password); run risk-admin set-password again",
+        )
 
 
 class AuthFailed(AdminAuthError):
@@ -56,23 +73,34 @@ class AuthFailed(AdminAuthError):
 
     code = "auth_failed"
 
-    def __init__(self, reason: FailureReason, *, locked_for: int | None = None) -> None:
+    def __init__(self, reason: FailureReason, *, delay: int = 0) -> None:
         message = _REASON_MESSAGES[reason]
-        if locked_for:
-            message += f"; too many failures, admin auth locked for {locked_for} s"
+        if delay:
+            message += f"; after repeated failures new challenges wait {delay} s"
         super().__init__(message)
         self.reason: FailureReason = reason
-        # Set on the failure that started a lock, so the client learns of it at once.
-        self.locked_for = locked_for
+        # The wait the next challenge will carry, so the client learns of the penalty at once.
+        self.delay = delay
 
 
-class AuthLocked(AdminAuthError):
-    """Too many consecutive failures: every attempt is refused until the lock runs out."""
+class TooEarly(AdminAuthError):
+    """A proof came before its challenge's penalty wait ended; the challenge stays usable."""
 
-    code = "auth_locked"
+    code = "auth_wait"
 
     def __init__(self, seconds_remaining: int) -> None:
         super().__init__(
-            f"admin auth locked after repeated failures; retry in {seconds_remaining} s"
+            f"this challenge may be answered in {seconds_remaining} s "
+            "(admin auth is slowed after repeated failed logins)"
         )
+        self.seconds_remaining = seconds_remaining
+
+
+class ChallengesBusy(AdminAuthError):
+    """Every challenge slot is taken by unanswered challenges; none is evicted for a newcomer."""
+
+    code = "auth_busy"
+
+    def __init__(self, seconds_remaining: int) -> None:
+        super().__init__(f"too many unanswered admin challenges; retry in {seconds_remaining} s")
         self.seconds_remaining = seconds_remaining

@@ -1,32 +1,42 @@
-"""The admin password at rest: strength check, scrypt derivation, and the secret file.
+"""The admin password at rest: strength check, SCRAM-SHA-256 verifier, and the secret file.
 
-Only the scrypt-derived key K is stored, never the password. The daemon proves nothing with
-the password itself; it verifies HMAC-SHA256(K, nonce) sent by the client (see session.py).
+The file holds what RFC 5802 calls the verifier: salt, iteration count, StoredKey = H(ClientKey)
+and ServerKey. Neither logs in: a client proof needs ClientKey, which only the password gives,
+and ServerKey only lets the daemon sign its answers (see session.py and cli/admin_auth.py).
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
 import contextlib
-import hashlib
-import hmac
 import json
 import os
-import secrets
 import sys
 import tempfile
-import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from risk_manager.auth.errors import SecretFileError
+from scramp import ScramException, ScramMechanism
 
-SECRET_VERSION = 1
+from risk_manager.auth.errors import OutdatedSecret, SecretFileError
+
+MECHANISM = "SCRAM-SHA-256"
+SECRET_VERSION = 2
+# Version 1 stored an scrypt key that was itself the login credential; it cannot be converted.
+LEGACY_VERSIONS = frozenset({1})
 SALT_BYTES = 16
+KEY_BYTES = 32
+# PBKDF2-HMAC-SHA256 cost (OWASP's figure): the daemon never computes it, only the client does,
+# once per login. The CLI refuses to answer a challenge asking for fewer (see cli/admin_auth.py).
+DEFAULT_ITERATIONS = 600_000
+MIN_CLIENT_ITERATIONS = DEFAULT_ITERATIONS
+# The file may hold cheaper verifiers (tests); RFC 7677's floor and a bound on client work.
+MIN_ITERATIONS = 4096
+MAX_ITERATIONS = 10_000_000
 MIN_PASSWORD_LENGTH = 10
 MAX_PASSWORD_LENGTH = 1024
-# A hostile or mistyped file must not make derivation eat the machine: cap 128*n*r bytes.
-MAX_SCRYPT_MEMORY = 256 * 1024 * 1024
 
 _COMMON_PASSWORDS = frozenset(
     {
@@ -42,27 +52,23 @@ _COMMON_PASSWORDS = frozenset(
 
 @dataclass(frozen=True, slots=True)
 class StoredSecret:
-    """What secrets/admin.json holds: scrypt parameters, salt and the derived key K."""
+    """What secrets/admin.json holds: the SCRAM-SHA-256 verifier, never the password."""
 
     salt: bytes
-    n: int
-    r: int
-    p: int
-    dklen: int
-    key: bytes = field(repr=False)
+    iterations: int
+    stored_key: bytes = field(repr=False)
+    server_key: bytes = field(repr=False)
     version: int = SECRET_VERSION
 
     def to_json(self) -> dict[str, Any]:
-        """The JSON document written to disk (bytes as lowercase hex)."""
+        """The JSON document written to disk (bytes as base64, as SCRAM messages carry them)."""
         return {
             "version": self.version,
-            "kdf": "scrypt",
-            "salt": self.salt.hex(),
-            "n": self.n,
-            "r": self.r,
-            "p": self.p,
-            "dklen": self.dklen,
-            "key": self.key.hex(),
+            "mechanism": MECHANISM,
+            "salt": _b64(self.salt),
+            "iterations": self.iterations,
+            "stored_key": _b64(self.stored_key),
+            "server_key": _b64(self.server_key),
         }
 
     @classmethod
@@ -72,47 +78,35 @@ class StoredSecret:
             raise ValueError("not a JSON object")
         if doc.get("version") != SECRET_VERSION:
             raise ValueError(f"unsupported version {doc.get('version')!r}")
-        if doc.get("kdf", "scrypt") != "scrypt":
-            raise ValueError(f"unsupported kdf {doc.get('kdf')!r}")
-        ints = {}
-        for name in ("n", "r", "p", "dklen"):
-            value = doc.get(name)
-            # bool is an int subclass; `true` in the file is corruption, not r=1.
-            if not isinstance(value, int) or isinstance(value, bool):
-                raise ValueError(f"{name} must be an integer")
-            ints[name] = value
-        validate_params(**ints)
-        salt = _hex_field(doc, "salt")
-        key = _hex_field(doc, "key")
+        if doc.get("mechanism") != MECHANISM:
+            raise ValueError(f"unsupported mechanism {doc.get('mechanism')!r}")
+        iterations = doc.get("iterations")
+        # bool is an int subclass; `true` in the file is corruption, not 1 iteration.
+        if not isinstance(iterations, int) or isinstance(iterations, bool):
+            raise ValueError("iterations must be an integer")
+        if not MIN_ITERATIONS <= iterations <= MAX_ITERATIONS:
+            raise ValueError(f"iterations must be in {MIN_ITERATIONS}..{MAX_ITERATIONS}")
+        salt = _b64_field(doc, "salt")
         if len(salt) < SALT_BYTES:
             raise ValueError(f"salt shorter than {SALT_BYTES} bytes")
-        if len(key) != ints["dklen"]:
-            raise ValueError("key length does not match dklen")
-        return cls(salt=salt, key=key, **ints)
+        keys = {name: _b64_field(doc, name) for name in ("stored_key", "server_key")}
+        if any(len(key) != KEY_BYTES for key in keys.values()):
+            raise ValueError(f"stored_key and server_key must be {KEY_BYTES} bytes")
+        return cls(salt=salt, iterations=iterations, **keys)
 
 
-def _hex_field(doc: dict[str, Any], name: str) -> bytes:
+def _b64(data: bytes) -> str:
+    return base64.b64encode(data).decode("ascii")
+
+
+def _b64_field(doc: dict[str, Any], name: str) -> bytes:
     value = doc.get(name)
     if not isinstance(value, str):
-        raise ValueError(f"{name} must be a hex string")
+        raise ValueError(f"{name} must be a base64 string")
     try:
-        return bytes.fromhex(value)
-    except ValueError:
-        raise ValueError(f"{name} is not valid hex") from None
-
-
-def validate_params(n: int, r: int, p: int, dklen: int) -> None:
-    """Raise ValueError unless the scrypt parameters are sane and bounded in memory."""
-    if n < 2 or n & (n - 1):
-        raise ValueError("n must be a power of two >= 2")
-    if not 1 <= r <= 32:
-        raise ValueError("r must be in 1..32")
-    if not 1 <= p <= 16:
-        raise ValueError("p must be in 1..16")
-    if not 16 <= dklen <= 64:
-        raise ValueError("dklen must be in 16..64")
-    if 128 * n * r > MAX_SCRYPT_MEMORY:
-        raise ValueError("n * r needs more memory than allowed")
+        return base64.b64decode(value, validate=True)
+    except binascii.Error:
+        raise ValueError(f"{name} is not valid base64") from None
 
 
 def check_strength(password: str) -> list[str]:
@@ -147,29 +141,22 @@ def _char_class(ch: str) -> str:
     return "other"
 
 
-def derive_key(password: str, salt: bytes, n: int, r: int, p: int, dklen: int) -> bytes:
-    """K = scrypt(NFC(password) as UTF-8, salt, n, r, p, dklen); the CLI computes the same."""
-    validate_params(n, r, p, dklen)
-    # NFC so the same password typed on different keyboards/OSes gives the same bytes.
-    data = unicodedata.normalize("NFC", password).encode("utf-8")
-    maxmem = 128 * r * (n + p + 2) + 1024 * 1024
-    return hashlib.scrypt(data, salt=salt, n=n, r=r, p=p, dklen=dklen, maxmem=maxmem)
+def hash_password(password: str, *, iterations: int = DEFAULT_ITERATIONS) -> StoredSecret:
+    """The verifier for `password` with a fresh random salt; callers run check_strength() first.
 
-
-def hash_password(password: str, *, n: int = 2**14, r: int = 8, p: int = 1) -> StoredSecret:
-    """A fresh random salt and the derived key; callers run check_strength() first."""
+    ValueError when the password is empty or SASLprep (RFC 4013) forbids one of its characters.
+    """
     if not password:
         raise ValueError("password is empty")
-    dklen = 32
-    salt = secrets.token_bytes(SALT_BYTES)
-    key = derive_key(password, salt, n, r, p, dklen)
-    return StoredSecret(salt=salt, n=n, r=r, p=p, dklen=dklen, key=key)
-
-
-def verify_password(secret: StoredSecret, password: str) -> bool:
-    """Whether `password` derives the stored key (constant-time comparison)."""
-    key = derive_key(password, secret.salt, secret.n, secret.r, secret.p, secret.dklen)
-    return hmac.compare_digest(key, secret.key)
+    try:
+        salt, stored_key, server_key, _ = ScramMechanism(MECHANISM).make_auth_info(
+            password, iteration_count=iterations, salt=os.urandom(SALT_BYTES)
+        )
+    except ScramException as exc:
+        raise ValueError(f"password cannot be used: {exc}") from None
+    return StoredSecret(
+        salt=bytes(salt), iterations=iterations, stored_key=stored_key, server_key=server_key
+    )
 
 
 def save_secret(path: Path, secret: StoredSecret) -> None:
@@ -177,7 +164,7 @@ def save_secret(path: Path, secret: StoredSecret) -> None:
     path = Path(path)
     path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
     payload = json.dumps(secret.to_json(), indent=2).encode("utf-8") + b"\n"
-    # mkstemp creates the file 0600 before any byte is written, so K is never world-readable.
+    # mkstemp creates the file 0600 before any byte is written: never readable by others.
     fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as tmp:
@@ -216,7 +203,10 @@ def load_secret(path: Path) -> StoredSecret | None:
     except OSError as exc:
         raise SecretFileError(path, f"cannot read: {exc.strerror or exc}") from exc
     try:
-        return StoredSecret.from_json(json.loads(raw))
+        doc = json.loads(raw)
+        if isinstance(doc, dict) and doc.get("version") in LEGACY_VERSIONS:
+            raise OutdatedSecret(path)
+        return StoredSecret.from_json(doc)
     except (ValueError, UnicodeDecodeError) as exc:  # JSONDecodeError is a ValueError
         raise SecretFileError(path, str(exc)) from exc
 

@@ -1,18 +1,18 @@
-"""The admin handshake: challenge (nonce) -> proof -> short-lived bearer token.
+"""The admin handshake: SCRAM-SHA-256 (RFC 5802 / RFC 7677) -> short-lived bearer token.
 
-Proof formula (shared with cli/admin_auth.py):
-    K     = scrypt(NFC(password) as UTF-8, salt, n, r, p, dklen)   -- stored in secrets/admin.json
-    proof = hex(HMAC-SHA256(key=K, msg=bytes.fromhex(nonce)))      -- the raw 32 nonce bytes
+    POST /admin/challenge {client_first}  -> {server_first, wait, expires_in}
+    POST /admin/session   {client_final}  -> {server_final, token, ...}
 
+The daemon holds only the verifier (StoredKey, ServerKey); the client proves the password with
+ClientProof and checks the daemon's ServerSignature (`server_final`) before trusting the token.
 Time is monotonic seconds from an injected `now`, never the simulator's shiftable wall clock, so
-moving simulated time can neither expire a token nor lift a lock. All state lives in memory: a
-daemon restart forgets tokens, nonces and the lock.
+moving simulated time can neither expire a token nor lift a penalty. All state lives in memory: a
+daemon restart forgets tokens, exchanges and the penalty.
 """
 
 from __future__ import annotations
 
 import hashlib
-import hmac
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -20,23 +20,20 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 from loguru import logger
+from scramp import ScramException, ScramMechanism
 
-from risk_manager.auth.challenges import NonceStore
-from risk_manager.auth.errors import (
-    AuthFailed,
-    AuthLocked,
-    FailureReason,
-    NotConfigured,
-    SecretFileError,
-)
-from risk_manager.auth.lockout import FailureLock
-from risk_manager.auth.passwords import SecretFileWatcher, StoredSecret
+from risk_manager.auth.errors import AuthFailed, NotConfigured, SecretFileError
+from risk_manager.auth.exchanges import ExchangeStore
+from risk_manager.auth.passwords import MECHANISM, SecretFileWatcher, StoredSecret
+from risk_manager.auth.penalty import ProgressivePenalty, ResetMarker
 from risk_manager.auth.tokens import TokenStore
 
+ADMIN_USER = "admin"
 MAX_NONCE_TTL = 60.0
+RESET_MARKER = "auth-reset"
 
 SecretLoader = Callable[[], StoredSecret | None]
-LockListener = Callable[[int, int], None]
+PenaltyListener = Callable[[int, int], None]
 
 log = logger.bind(component="admin_auth")
 
@@ -47,73 +44,69 @@ class AuthSettings:
 
     nonce_ttl: float = 30.0
     token_ttl: float = 15 * 60.0
-    max_failures: int = 5
-    lock_seconds: float = 300.0
-    max_nonces: int = 256
+    # A few typos are free; then challenges wait first_delay, doubling per failure up to max_delay.
+    free_failures: int = 3
+    first_delay: float = 1.0
+    max_delay: float = 120.0
+    forget_after: float = 15 * 60.0
+    max_challenges: int = 64
     max_tokens: int = 64
 
     def __post_init__(self) -> None:
         if not 0 < self.nonce_ttl <= MAX_NONCE_TTL:
             raise ValueError(f"nonce_ttl must be in (0, {MAX_NONCE_TTL:g}] seconds")
-        if self.token_ttl <= 0 or self.lock_seconds <= 0:
-            raise ValueError("token_ttl and lock_seconds must be positive")
-        if self.max_failures < 1 or self.max_nonces < 1 or self.max_tokens < 1:
-            raise ValueError("max_failures, max_nonces and max_tokens must be at least 1")
+        if min(self.token_ttl, self.first_delay, self.max_delay, self.forget_after) <= 0:
+            raise ValueError("token_ttl and the penalty times must be positive")
+        if self.free_failures < 0 or self.max_challenges < 1 or self.max_tokens < 1:
+            raise ValueError("free_failures >= 0, max_challenges and max_tokens >= 1")
 
 
 @dataclass(frozen=True, slots=True)
 class Challenge:
-    """What POST /admin/challenge returns: a nonce plus what the client needs to derive K."""
+    """What POST /admin/challenge returns: the server-first message and when to answer it."""
 
-    nonce: str
-    salt: str
-    n: int
-    r: int
-    p: int
-    dklen: int
+    server_first: str
+    wait: int
     expires_in: float
 
     def to_data(self) -> dict[str, Any]:
         """The `data` object of the API envelope."""
         return {
-            "nonce": self.nonce,
-            "salt": self.salt,
-            "n": self.n,
-            "r": self.r,
-            "p": self.p,
-            "dklen": self.dklen,
+            "mechanism": MECHANISM,
+            "server_first": self.server_first,
+            "wait": self.wait,
             "expires_in": self.expires_in,
         }
 
 
 @dataclass(frozen=True, slots=True)
-class Token:
-    """A bearer token and its lifetime; the value is kept out of repr so it never hits a log."""
+class Session:
+    """A bearer token, its lifetime, and the server signature proving who issued it."""
 
-    value: str = field(repr=False)
+    server_final: str
+    value: str = field(repr=False)  # kept out of repr so it never reaches a log
     expires_in: float
 
     def to_data(self) -> dict[str, Any]:
         """The `data` object of the API envelope."""
-        return {"token": self.value, "token_type": "bearer", "expires_in": self.expires_in}
+        return {
+            "server_final": self.server_final,
+            "token": self.value,
+            "token_type": "bearer",
+            "expires_in": self.expires_in,
+        }
 
 
-def expected_proof(key: bytes, nonce_hex: str) -> bytes:
-    """HMAC-SHA256(key=K, msg=raw nonce bytes): the value a correct client sends, as bytes."""
-    return hmac.new(key, bytes.fromhex(nonce_hex), hashlib.sha256).digest()
-
-
-def _proof_bytes(proof: object) -> bytes | None:
-    if not isinstance(proof, str) or len(proof) != 2 * hashlib.sha256().digest_size:
-        return None
-    try:
-        return bytes.fromhex(proof)
-    except ValueError:
-        return None
+def nonce_of(client_final: str) -> str | None:
+    """The `r=` attribute of a client-final message (attributes never contain commas)."""
+    for part in client_final.split(","):
+        if part.startswith("r="):
+            return part[2:]
+    return None
 
 
 class AdminAuth:
-    """Issues challenges, checks proofs, hands out and verifies bearer tokens."""
+    """Runs SCRAM exchanges, applies the failure penalty, issues and verifies bearer tokens."""
 
     def __init__(
         self,
@@ -121,18 +114,22 @@ class AdminAuth:
         *,
         now: Callable[[], float] = time.monotonic,
         settings: AuthSettings | None = None,
-        on_lock: LockListener | None = None,
+        on_penalty: PenaltyListener | None = None,
+        reset_marker: Path | None = None,
     ) -> None:
         self._load_secret = load_secret
         self._now = now
-        self.settings = settings or AuthSettings()
-        # on_lock(failures, lock_seconds) lets the daemon notify a human; SPEC §7 wants it.
-        self._on_lock = on_lock
-        self._nonces = NonceStore(ttl=self.settings.nonce_ttl, capacity=self.settings.max_nonces)
-        self._tokens = TokenStore(ttl=self.settings.token_ttl, capacity=self.settings.max_tokens)
-        self._lock = FailureLock(
-            threshold=self.settings.max_failures, lock_seconds=self.settings.lock_seconds
-        )
+        self.settings = s = settings or AuthSettings()
+        # on_penalty(failures, wait_seconds) lets the daemon tell a human; SPEC §7 wants it.
+        self._on_penalty = on_penalty
+        self._reset = ResetMarker(reset_marker) if reset_marker is not None else None
+        self._mechanism = ScramMechanism(MECHANISM)
+        self._exchanges = ExchangeStore(ttl=s.nonce_ttl, capacity=s.max_challenges)
+        self._tokens = TokenStore(ttl=s.token_ttl, capacity=s.max_tokens)
+        self._penalty = ProgressivePenalty(
+            free_failures=s.free_failures, first_delay=s.first_delay,
+            max_delay=s.max_delay, forget_after=s.forget_after,
+        )  # fmt: skip
         self._key_fingerprint: bytes | None = None
 
     @classmethod
@@ -142,46 +139,54 @@ class AdminAuth:
         *,
         now: Callable[[], float] = time.monotonic,
         settings: AuthSettings | None = None,
-        on_lock: LockListener | None = None,
+        on_penalty: PenaltyListener | None = None,
     ) -> AdminAuth:
-        """An AdminAuth reading secrets/admin.json, rereading it whenever it changes on disk."""
-        return cls(SecretFileWatcher(path), now=now, settings=settings, on_lock=on_lock)
+        """An AdminAuth reading secrets/admin.json (reread on change) and its reset marker."""
+        return cls(
+            SecretFileWatcher(path), now=now, settings=settings, on_penalty=on_penalty,
+            reset_marker=Path(path).with_name(RESET_MARKER),
+        )  # fmt: skip
 
-    def issue_challenge(self) -> Challenge:
-        """A fresh single-use nonce; NotConfigured, SecretFileError or AuthLocked otherwise."""
+    def issue_challenge(self, client_first: str) -> Challenge:
+        """Answer a client-first message; the challenge waits as long as the penalty says."""
         now = self._now()
-        self._refuse_if_locked(now)
+        self._apply_reset()
         secret = self._require_secret()
-        nonce, expires_at = self._nonces.issue(now)
-        return Challenge(
-            nonce=nonce,
-            salt=secret.salt.hex(),
-            n=secret.n,
-            r=secret.r,
-            p=secret.p,
-            dklen=secret.dklen,
-            expires_in=expires_at - now,
-        )
+        server = self._mechanism.make_server(self._verifier(secret))
+        try:
+            server.set_client_first(client_first)
+            server_first = server.get_server_first()
+        except ScramException as exc:
+            # Nothing was issued, so nothing counts against the penalty.
+            log.info("admin challenge refused: {}", exc)
+            raise AuthFailed("bad_request") from None
+        wait = self._penalty.delay(now)
+        exchange = self._exchanges.add(server, now, wait)
+        return Challenge(server_first, wait, exchange.expires_at - now)
 
-    def open_session(self, nonce: str, proof: str) -> Token:
-        """Trade a nonce and its proof for a bearer token; raises AuthFailed or AuthLocked."""
+    def open_session(self, client_final: str) -> Session:
+        """Check the client proof of an issued challenge and hand out a bearer token."""
         now = self._now()
-        # Spent first, whatever happens next: a nonce is good for exactly one attempt.
-        nonce_problem = self._nonces.consume(nonce, now)
-        if self._lock.is_locked(now):
-            seconds = self._lock.seconds_remaining(now)
-            log.warning("admin auth attempt refused: locked for {} s more", seconds)
-            raise AuthLocked(seconds)
-        if nonce_problem is not None:
-            self._fail(nonce_problem, now)
-        secret = self._require_secret()
-        given = _proof_bytes(proof)
-        if given is None or not hmac.compare_digest(expected_proof(secret.key, nonce), given):
-            self._fail("bad_proof", now)
-        self._lock.record_success()
+        self._apply_reset()
+        # First: a password changed since the challenge must end the exchange, not verify it.
+        self._require_secret()
+        nonce = nonce_of(client_final)
+        if nonce is None:
+            raise AuthFailed("bad_request")
+        exchange = self._exchanges.take(nonce, now)
+        if isinstance(exchange, str):
+            # Only proofs against a live challenge of ours count: garbage cannot build a penalty.
+            log.info("admin session refused: {}", exchange)
+            raise AuthFailed(exchange)
+        try:
+            exchange.server.set_client_final(client_final)
+            server_final = exchange.server.get_server_final()
+        except ScramException:
+            self._fail(now)
+        self._penalty.reset()
         token, expires_at = self._tokens.issue(now)
         log.info("admin session opened ({} active)", len(self._tokens))
-        return Token(value=token, expires_in=expires_at - now)
+        return Session(server_final, token, expires_at - now)
 
     def verify_token(self, token: str) -> bool:
         """Whether a bearer token is valid now; revoked if the password changed since issue."""
@@ -194,29 +199,39 @@ class AdminAuth:
         return self._tokens.is_valid(token, self._now())
 
     def revoke_all(self) -> None:
-        """End every admin session and forget outstanding nonces (e.g. on password change)."""
+        """End every admin session and forget outstanding challenges (e.g. password change)."""
         count = self._tokens.revoke_all()
-        self._nonces.clear()
+        self._exchanges.clear()
         if count:
             log.info("revoked {} admin session(s)", count)
 
     def status(self) -> dict[str, Any]:
-        """Lock state and counters for /health; contains no secrets."""
+        """Penalty and counters for /health; contains no secrets."""
         now = self._now()
+        self._apply_reset()
         self._tokens.purge(now)
-        self._nonces.purge(now)
+        self._exchanges.purge(now)
+        wait = self._penalty.delay(now)  # first: it forgets a count gone quiet
         return {
-            "locked": self._lock.is_locked(now),
-            "seconds_remaining": self._lock.seconds_remaining(now),
-            "failures": self._lock.failures,
+            "failures": self._penalty.failures,
+            "penalty_seconds": wait,
             "active_sessions": len(self._tokens),
-            "outstanding_nonces": len(self._nonces),
+            "outstanding_challenges": len(self._exchanges),
         }
 
-    def _refuse_if_locked(self, now: float) -> None:
-        seconds = self._lock.seconds_remaining(now)
-        if seconds:
-            raise AuthLocked(seconds)
+    def _verifier(self, secret: StoredSecret) -> Callable[[str], tuple[bytes, bytes, bytes, int]]:
+        def lookup(username: str) -> tuple[bytes, bytes, bytes, int]:
+            if username != ADMIN_USER:
+                raise ScramException(f"unknown user {username!r}")
+            return secret.salt, secret.stored_key, secret.server_key, secret.iterations
+
+        return lookup
+
+    def _apply_reset(self) -> None:
+        if self._reset is not None and self._reset.fired():
+            log.warning("admin auth penalty cleared by an administrator (auth-reset)")
+            self._penalty.reset()
+            self._exchanges.clear()
 
     def _require_secret(self) -> StoredSecret:
         try:
@@ -227,7 +242,7 @@ class AdminAuth:
         if secret is None:
             self._forget_key()
             raise NotConfigured()
-        fingerprint = hashlib.sha256(secret.salt + secret.key).digest()
+        fingerprint = hashlib.sha256(secret.salt + secret.stored_key).digest()
         if self._key_fingerprint is not None and fingerprint != self._key_fingerprint:
             log.warning("admin password changed on disk; ending existing admin sessions")
             self.revoke_all()
@@ -240,24 +255,22 @@ class AdminAuth:
             self.revoke_all()
         self._key_fingerprint = None
 
-    def _fail(self, reason: FailureReason, now: float) -> NoReturn:
-        started_lock = self._lock.record_failure(now)
-        failures = self._lock.failures
-        log.warning(
-            "admin auth failed: {} ({}/{} consecutive)", reason, failures, self._lock.threshold
-        )
-        if not started_lock:
-            raise AuthFailed(reason)
-        seconds = self._lock.seconds_remaining(now)
-        log.error("admin auth locked for {} s after {} consecutive failures", seconds, failures)
-        self._notify_lock(failures, seconds)
-        raise AuthFailed(reason, locked_for=seconds)
+    def _fail(self, now: float) -> NoReturn:
+        grown = self._penalty.record_failure(now)
+        failures = self._penalty.failures
+        log.warning("admin auth failed: bad_proof ({} consecutive)", failures)
+        if grown is not None:
+            log.error(
+                "admin auth slowed: challenges now wait {} s after {} failures", grown, failures
+            )
+            self._notify_penalty(failures, grown)
+        raise AuthFailed("bad_proof", delay=self._penalty.delay(now))
 
-    def _notify_lock(self, failures: int, seconds: int) -> None:
-        if self._on_lock is None:
+    def _notify_penalty(self, failures: int, seconds: int) -> None:
+        if self._on_penalty is None:
             return
         try:
-            self._on_lock(failures, seconds)
+            self._on_penalty(failures, seconds)
         except Exception:
             # A broken notifier must not turn a refused login into a server error.
-            log.exception("admin auth lock listener failed")
+            log.exception("admin auth penalty listener failed")

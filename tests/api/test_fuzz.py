@@ -16,7 +16,7 @@ import schemathesis
 from hypothesis import HealthCheck, Phase, given, settings
 
 from risk_manager.auth.passwords import hash_password, save_secret
-from tests.api.conftest import LOSS_PROFILE, PASSWORD, SCRYPT_N, login
+from tests.api.conftest import ITERATIONS, LOSS_PROFILE, PASSWORD, login
 from tests.daemon_process import DaemonProcess, write_config
 
 # Routes that would stop the daemon, block its loop, or stream forever are not fuzzed.
@@ -28,7 +28,7 @@ EXAMPLES = 25
 def fuzz_daemon(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DaemonProcess]:
     home: Path = tmp_path_factory.mktemp("fuzz") / "home"
     write_config(home, LOSS_PROFILE)
-    save_secret(home / "secrets" / "admin.json", hash_password(PASSWORD, n=SCRYPT_N))
+    save_secret(home / "secrets" / "admin.json", hash_password(PASSWORD, iterations=ITERATIONS))
     daemon = DaemonProcess(home).start()
     yield daemon
     try:

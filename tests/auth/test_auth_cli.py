@@ -1,89 +1,153 @@
-"""The CLI half: proof formula agrees with the daemon; login over HTTP; password input."""
+"""The CLI half: login over HTTP against AdminAuth, impostor defences, password input."""
 
 from __future__ import annotations
 
+import base64
 import json
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import httpx
 import pytest
 
 from cli import admin_auth
-from cli.admin_auth import AuthError, compute_proof, login, read_new_password, read_password
-from risk_manager.auth import AdminAuth, AdminAuthError
+from cli.admin_auth import AuthError, login, read_new_password, read_password
+from risk_manager.auth import AdminAuth, AdminAuthError, AuthSettings
 from risk_manager.auth.passwords import StoredSecret, hash_password, save_secret
 
 if TYPE_CHECKING:
     from conftest import FakeClock
 
 
-def fake_daemon(auth: AdminAuth) -> httpx.MockTransport:
-    """The two admin routes as the router will wire them: envelope in, envelope out."""
+@pytest.fixture(scope="module")
+def real_secret(password: str) -> StoredSecret:
+    """At the default iteration count: the CLI refuses anything cheaper."""
+    return hash_password(password)
+
+
+@pytest.fixture
+def real_auth(real_secret: StoredSecret, clock: FakeClock) -> AdminAuth:
+    return AdminAuth(lambda: real_secret, now=clock)
+
+
+def envelope(data: dict[str, Any]) -> httpx.Response:
+    return httpx.Response(200, json={"status": "success", "data": data})
+
+
+def fake_daemon(auth: AdminAuth, seen: list[str] | None = None) -> httpx.MockTransport:
+    """The two login routes as the router wires them: envelope in, envelope out."""
 
     def handle(request: httpx.Request) -> httpx.Response:
+        if seen is not None:
+            seen.append(request.url.path)
+        body = json.loads(request.content)
         try:
             if request.url.path == "/api/v1/admin/challenge":
-                data = auth.issue_challenge().to_data()
-            elif request.url.path == "/api/v1/admin/session":
-                body = json.loads(request.content)
-                data = auth.open_session(body["nonce"], body["proof"]).to_data()
-            else:
-                return httpx.Response(404, json={"status": "error", "error": {"code": "nf"}})
+                return envelope(auth.issue_challenge(body["client_first"]).to_data())
+            return envelope(auth.open_session(body["client_final"]).to_data())
         except AdminAuthError as exc:
             error = {"code": exc.code, "message": exc.message}
             return httpx.Response(401, json={"status": "error", "error": error})
-        return httpx.Response(200, json={"status": "success", "data": data})
 
     return httpx.MockTransport(handle)
 
 
-def client_for(auth: AdminAuth) -> httpx.Client:
-    return httpx.Client(transport=fake_daemon(auth), base_url="http://127.0.0.1:8765")
+def client_for(transport: httpx.MockTransport) -> httpx.Client:
+    return httpx.Client(transport=transport, base_url="http://127.0.0.1:8765")
 
 
-def test_cli_proof_is_accepted_by_daemon(
-    auth: AdminAuth, password: str, secret: StoredSecret
-) -> None:
-    challenge = auth.issue_challenge()
-
-    token = auth.open_session(challenge.nonce, compute_proof(password, challenge.to_data()))
-
-    assert auth.verify_token(token.value)
-
-
-def test_login_returns_token_daemon_accepts(auth: AdminAuth, password: str) -> None:
-    with client_for(auth) as client:
+def test_login_returns_token_daemon_accepts(real_auth: AdminAuth, password: str) -> None:
+    with client_for(fake_daemon(real_auth)) as client:
         token = login(client, password)
 
-    assert auth.verify_token(token)
+    assert real_auth.verify_token(token)
 
 
-def test_login_wrong_password_raises_with_daemon_message(auth: AdminAuth) -> None:
-    with client_for(auth) as client, pytest.raises(AuthError) as failed:
+def test_login_wrong_password_raises_with_daemon_message(real_auth: AdminAuth) -> None:
+    with client_for(fake_daemon(real_auth)) as client, pytest.raises(AuthError) as failed:
         login(client, "Wrong-Password-99")
 
     assert failed.value.message == "wrong password"
     assert failed.value.code == "auth_failed"
 
 
+def test_cheap_iteration_count_refused_before_any_proof_is_sent(
+    secret: StoredSecret, password: str, clock: FakeClock
+) -> None:
+    """A daemon (or impostor) asking for 4096 iterations never receives a proof."""
+    seen: list[str] = []
+    auth = AdminAuth(lambda: secret, now=clock)
+
+    with client_for(fake_daemon(auth, seen)) as client, pytest.raises(AuthError) as refused:
+        login(client, password)
+
+    assert "asks for 4096 PBKDF2 iterations" in refused.value.message
+    assert seen == ["/api/v1/admin/challenge"]
+
+
+def test_wrong_server_signature_refused_and_token_not_used(
+    real_auth: AdminAuth, password: str
+) -> None:
+    def forge(request: httpx.Request) -> httpx.Response:
+        reply = fake_daemon(real_auth).handle_request(request)
+        if request.url.path.endswith("/session"):
+            data = reply.json()["data"] | {
+                "server_final": "v=" + base64.b64encode(b"x" * 32).decode()
+            }
+            return envelope(data)
+        return reply
+
+    with client_for(httpx.MockTransport(forge)) as client, pytest.raises(AuthError) as refused:
+        login(client, password)
+
+    assert "server signature is wrong" in refused.value.message
+
+
+def test_penalty_wait_is_announced_and_slept(
+    real_secret: StoredSecret, password: str, clock: FakeClock
+) -> None:
+    auth = AdminAuth(lambda: real_secret, now=clock, settings=AuthSettings(free_failures=0))
+    with client_for(fake_daemon(auth)) as client:
+        with pytest.raises(AuthError):
+            login(client, "Wrong-Password-99")
+        told: list[int] = []
+
+        token = login(client, password, on_wait=told.append, sleep=clock.advance)
+
+    assert told == [1]
+    assert auth.verify_token(token)
+
+
+@pytest.mark.parametrize("wait", [-1, 301, 1.5, True, "5"])
+def test_unreasonable_wait_refused(real_auth: AdminAuth, wait: object, password: str) -> None:
+    def stall(request: httpx.Request) -> httpx.Response:
+        data = fake_daemon(real_auth).handle_request(request).json()["data"]
+        return envelope(data | {"wait": wait})
+
+    with client_for(httpx.MockTransport(stall)) as client, pytest.raises(AuthError, match="wait"):
+        login(client, password, sleep=pytest.fail)
+
+
 def test_login_when_no_password_set(clock: FakeClock) -> None:
-    with client_for(AdminAuth(lambda: None, now=clock)) as client, pytest.raises(AuthError) as e:
+    auth = AdminAuth(lambda: None, now=clock)
+    with client_for(fake_daemon(auth)) as client, pytest.raises(AuthError) as failed:
         login(client, "Anything-at-all-1")
 
-    assert "run risk-admin set-password" in e.value.message
+    assert "run risk-admin set-password" in failed.value.message
 
 
-def test_login_picks_up_password_set_while_daemon_runs(tmp_path: Path, clock: FakeClock) -> None:
+def test_login_picks_up_password_set_while_daemon_runs(
+    tmp_path: Path, clock: FakeClock, real_secret: StoredSecret, password: str
+) -> None:
     path = tmp_path / "secrets" / "admin.json"
     auth = AdminAuth.from_file(path, now=clock)
-    with client_for(auth) as client:
+    with client_for(fake_daemon(auth)) as client:
         with pytest.raises(AuthError):
-            login(client, "Set-it-later-1")
+            login(client, password)
 
-        save_secret(path, hash_password("Set-it-later-1", n=2**10))
+        save_secret(path, real_secret)
 
-        assert auth.verify_token(login(client, "Set-it-later-1"))
+        assert auth.verify_token(login(client, password))
 
 
 def test_login_daemon_unreachable() -> None:
@@ -91,8 +155,7 @@ def test_login_daemon_unreachable() -> None:
         raise httpx.ConnectError("connection refused", request=request)
 
     transport = httpx.MockTransport(refuse)
-    client = httpx.Client(transport=transport, base_url="http://127.0.0.1:1")
-    with client, pytest.raises(AuthError, match="cannot reach the daemon"):
+    with client_for(transport) as client, pytest.raises(AuthError, match="cannot reach"):
         login(client, "Whatever-pass-1")
 
 
@@ -101,22 +164,15 @@ def test_login_daemon_unreachable() -> None:
     [
         httpx.Response(500, text="Internal Server Error"),
         httpx.Response(200, json=["not", "an", "envelope"]),
-        httpx.Response(200, json={"status": "success", "data": {"nonce": "zz"}}),
+        httpx.Response(200, json={"status": "success", "data": {"server_first": "zz"}}),
+        envelope({"mechanism": "SCRAM-SHA-256", "server_first": "r=foreign,s=AAAA,i=600000"}),
         httpx.Response(401, json={"status": "error"}),
     ],
 )
 def test_login_bad_replies_raise_auth_error(response: httpx.Response) -> None:
     transport = httpx.MockTransport(lambda request: response)
-    client = httpx.Client(transport=transport, base_url="http://127.0.0.1:1")
-    with client, pytest.raises(AuthError):
+    with client_for(transport) as client, pytest.raises(AuthError):
         login(client, "Whatever-pass-1")
-
-
-def test_compute_proof_refuses_memory_bomb_params() -> None:
-    challenge = {"nonce": "00" * 32, "salt": "00" * 16, "n": 2**30, "r": 8, "p": 1, "dklen": 32}
-
-    with pytest.raises(AuthError, match="memory"):
-        compute_proof("Whatever-pass-1", challenge)
 
 
 def test_read_password_prefers_environment(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -1,7 +1,8 @@
-"""Challenge -> proof -> token, with a fake clock."""
+"""SCRAM-SHA-256 challenge -> proof -> token against AdminAuth, with a fake clock."""
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import hmac
 from typing import TYPE_CHECKING
@@ -9,134 +10,154 @@ from typing import TYPE_CHECKING
 import pytest
 from loguru import logger
 
-from risk_manager.auth import AdminAuth, AuthFailed, AuthSettings, Challenge, NotConfigured
+from risk_manager.auth import AdminAuth, AuthFailed, AuthSettings, ChallengesBusy, NotConfigured
 from risk_manager.auth.passwords import StoredSecret, hash_password
+from tests.scram_client import InProcess, scram_client
 
 if TYPE_CHECKING:
     from collections.abc import Callable
 
     from conftest import FakeClock
 
-
-def prove(secret: StoredSecret, challenge: Challenge) -> str:
-    return hmac.new(secret.key, bytes.fromhex(challenge.nonce), hashlib.sha256).hexdigest()
+WRONG = "Another-Password-7"
 
 
-def test_good_handshake_then_token_verifies(auth: AdminAuth, secret: StoredSecret) -> None:
-    challenge = auth.issue_challenge()
+def test_good_handshake_gives_token_and_a_server_signature_the_client_accepts(
+    auth: AdminAuth, password: str
+) -> None:
+    session = InProcess(auth, password).finish()  # raises if the server signature were wrong
 
-    token = auth.open_session(challenge.nonce, prove(secret, challenge))
+    assert auth.verify_token(session.value)
+    assert session.expires_in == 900.0
+    assert session.to_data() == {
+        "server_final": session.server_final, "token": session.value,
+        "token_type": "bearer", "expires_in": 900.0,
+    }  # fmt: skip
 
-    assert auth.verify_token(token.value)
-    assert token.expires_in == 900.0
-    assert token.to_data() == {"token": token.value, "token_type": "bearer", "expires_in": 900.0}
 
-
-def test_challenge_carries_salt_params_and_default_ttl(
+def test_challenge_carries_salt_iterations_and_default_ttl(
     auth: AdminAuth, secret: StoredSecret
 ) -> None:
-    data = auth.issue_challenge().to_data()
+    client = scram_client("whatever")
+    data = auth.issue_challenge(client.get_client_first()).to_data()
 
-    assert len(bytes.fromhex(data["nonce"])) == 32
-    assert data["salt"] == secret.salt.hex()
-    assert (data["n"], data["r"], data["p"], data["dklen"]) == (2**10, 8, 1, 32)
-    assert data["expires_in"] == 30.0
+    attrs = dict(part.split("=", 1) for part in data["server_first"].split(","))
+    assert data["mechanism"] == "SCRAM-SHA-256"
+    assert base64.b64decode(attrs["s"]) == secret.salt
+    assert int(attrs["i"]) == secret.iterations
+    assert attrs["r"].startswith(str(client.c_nonce))
+    assert (data["wait"], data["expires_in"]) == (0, 30.0)
 
 
-def test_nonces_are_unique(auth: AdminAuth) -> None:
-    nonces = {auth.issue_challenge().nonce for _ in range(50)}
+def test_server_nonces_are_unique(auth: AdminAuth, password: str) -> None:
+    nonces = {InProcess(auth, password).challenge.server_first for _ in range(50)}
 
     assert len(nonces) == 50
 
 
-def test_replayed_nonce_refused_even_with_right_proof(
-    auth: AdminAuth, secret: StoredSecret
+def test_replayed_final_message_refused_even_with_right_proof(
+    auth: AdminAuth, password: str
 ) -> None:
-    challenge = auth.issue_challenge()
-    proof = prove(secret, challenge)
-    auth.open_session(challenge.nonce, proof)
+    exchange = InProcess(auth, password)
+    exchange.finish()
 
     with pytest.raises(AuthFailed) as failed:
-        auth.open_session(challenge.nonce, proof)
+        auth.open_session(exchange.client_final)
 
     assert failed.value.reason == "replayed_nonce"
 
 
-def test_nonce_consumed_by_wrong_proof(auth: AdminAuth, secret: StoredSecret) -> None:
-    challenge = auth.issue_challenge()
+def test_exchange_consumed_by_wrong_proof(auth: AdminAuth, password: str) -> None:
+    good = InProcess(auth, password)
+    forged = good.client_final.rsplit("p=", 1)[0] + "p=" + base64.b64encode(b"\0" * 32).decode()
     with pytest.raises(AuthFailed):
-        auth.open_session(challenge.nonce, "00" * 32)
+        auth.open_session(forged)
 
     with pytest.raises(AuthFailed) as failed:
-        auth.open_session(challenge.nonce, prove(secret, challenge))
+        good.finish()
 
     assert failed.value.reason == "replayed_nonce"
 
 
-def test_expired_nonce_refused(auth: AdminAuth, secret: StoredSecret, clock: FakeClock) -> None:
-    challenge = auth.issue_challenge()
+def test_expired_challenge_refused(auth: AdminAuth, password: str, clock: FakeClock) -> None:
+    exchange = InProcess(auth, password)
     clock.advance(30.0)
 
     with pytest.raises(AuthFailed) as failed:
-        auth.open_session(challenge.nonce, prove(secret, challenge))
+        exchange.finish()
 
     assert failed.value.reason == "expired_nonce"
 
 
-def test_nonce_just_before_expiry_accepted(
-    auth: AdminAuth, secret: StoredSecret, clock: FakeClock
+def test_challenge_just_before_expiry_accepted(
+    auth: AdminAuth, password: str, clock: FakeClock
 ) -> None:
-    challenge = auth.issue_challenge()
+    exchange = InProcess(auth, password)
     clock.advance(29.9)
 
-    assert auth.verify_token(auth.open_session(challenge.nonce, prove(secret, challenge)).value)
+    assert auth.verify_token(exchange.finish().value)
 
 
-def test_forged_proof_refused(auth: AdminAuth, secret: StoredSecret) -> None:
-    challenge = auth.issue_challenge()
-    wrong = hash_password("Another-Password-7", n=2**10)
-
+def test_wrong_password_refused(auth: AdminAuth) -> None:
     with pytest.raises(AuthFailed) as failed:
-        auth.open_session(challenge.nonce, prove(wrong, challenge))
+        InProcess(auth, WRONG).finish()
 
     assert failed.value.reason == "bad_proof"
     assert failed.value.code == "auth_failed"
 
 
-@pytest.mark.parametrize("proof", ["", "zz" * 32, "ab" * 31, "ab" * 33, "é" * 64])
-def test_malformed_proof_refused(auth: AdminAuth, proof: str) -> None:
-    challenge = auth.issue_challenge()
-
+@pytest.mark.parametrize(
+    "client_first", ["", "garbage", "n,,n=admin", "n,,n=admin,r=", "p=tls-unique,,n=admin,r=x"]
+)
+def test_malformed_client_first_refused_and_not_counted(auth: AdminAuth, client_first: str) -> None:
     with pytest.raises(AuthFailed) as failed:
-        auth.open_session(challenge.nonce, proof)
+        auth.issue_challenge(client_first)
 
-    assert failed.value.reason == "bad_proof"
-
-
-def test_uppercase_hex_proof_accepted(auth: AdminAuth, secret: StoredSecret) -> None:
-    challenge = auth.issue_challenge()
-
-    token = auth.open_session(challenge.nonce, prove(secret, challenge).upper())
-
-    assert auth.verify_token(token.value)
+    assert failed.value.reason == "bad_request"
+    assert auth.status()["failures"] == 0
 
 
-@pytest.mark.parametrize("nonce", ["00" * 32, "", "not hex", "ab" * 31, "é" * 64])
-def test_unknown_nonce_refused(auth: AdminAuth, nonce: str) -> None:
+def test_other_user_names_refused(auth: AdminAuth, password: str) -> None:
     with pytest.raises(AuthFailed) as failed:
-        auth.open_session(nonce, "00" * 32)
+        InProcess(auth, password, user="root")
 
-    assert failed.value.reason == "unknown_nonce"
+    assert failed.value.reason == "bad_request"
 
 
-def test_token_expires(auth: AdminAuth, secret: StoredSecret, clock: FakeClock) -> None:
-    challenge = auth.issue_challenge()
-    token = auth.open_session(challenge.nonce, prove(secret, challenge))
+@pytest.mark.parametrize("client_final", ["", "c=biws", "c=biws,r=" + "ab" * 40 + ",p=AAAA"])
+def test_final_message_without_our_nonce_refused(auth: AdminAuth, client_final: str) -> None:
+    with pytest.raises(AuthFailed) as failed:
+        auth.open_session(client_final)
+
+    assert failed.value.reason in ("bad_request", "unknown_nonce")
+
+
+def test_stolen_secret_file_cannot_log_in(auth: AdminAuth, secret: StoredSecret) -> None:
+    """Knowing StoredKey and ServerKey, build every proof they allow: none is accepted."""
+    for guess in (secret.stored_key, secret.server_key, hashlib.sha256(secret.stored_key).digest()):
+        client = scram_client("not-the-password")
+        client_first = client.get_client_first()
+        challenge = auth.issue_challenge(client_first)
+        nonce = challenge.server_first.split(",")[0][2:]
+        without_proof = f"c=biws,r={nonce}"
+        auth_message = f"{client_first[3:]},{challenge.server_first},{without_proof}".encode()
+        signature = hmac.new(secret.stored_key, auth_message, hashlib.sha256).digest()
+        proof = bytes(a ^ b for a, b in zip(guess, signature, strict=True))
+        final = f"{without_proof},p={base64.b64encode(proof).decode()}"
+
+        with pytest.raises(AuthFailed) as failed:
+            auth.open_session(final)
+
+        assert failed.value.reason == "bad_proof"
+
+
+def test_token_expires(auth: AdminAuth, password: str, clock: FakeClock) -> None:
+    session = InProcess(auth, password).finish()
 
     clock.advance(899.0)
-    assert auth.verify_token(token.value)
+    assert auth.verify_token(session.value)
     clock.advance(1.0)
-    assert not auth.verify_token(token.value)
+    assert not auth.verify_token(session.value)
 
 
 def test_unknown_and_empty_tokens_refused(auth: AdminAuth) -> None:
@@ -144,75 +165,83 @@ def test_unknown_and_empty_tokens_refused(auth: AdminAuth) -> None:
     assert not auth.verify_token("made-up-token")
 
 
-def test_revoke_all_ends_sessions(auth: AdminAuth, secret: StoredSecret) -> None:
-    challenge = auth.issue_challenge()
-    token = auth.open_session(challenge.nonce, prove(secret, challenge))
+def test_revoke_all_ends_sessions(auth: AdminAuth, password: str) -> None:
+    session = InProcess(auth, password).finish()
 
     auth.revoke_all()
 
-    assert not auth.verify_token(token.value)
+    assert not auth.verify_token(session.value)
     assert auth.status()["active_sessions"] == 0
 
 
-def test_nonce_cap_evicts_oldest(make_auth: Callable[..., AdminAuth], secret: StoredSecret) -> None:
-    auth = make_auth(max_nonces=3)
-    oldest = auth.issue_challenge()
-    newer = [auth.issue_challenge() for _ in range(3)]
+def test_full_store_refuses_newcomers_and_keeps_the_outstanding_challenge(
+    make_auth: Callable[..., AdminAuth], password: str
+) -> None:
+    auth = make_auth(max_challenges=3)
+    admin = InProcess(auth, password)
+    for _ in range(2):
+        InProcess(auth, WRONG)
 
-    assert auth.status()["outstanding_nonces"] == 3
-    with pytest.raises(AuthFailed) as failed:
-        auth.open_session(oldest.nonce, prove(secret, oldest))
-    assert failed.value.reason == "unknown_nonce"
-    assert auth.verify_token(auth.open_session(newer[0].nonce, prove(secret, newer[0])).value)
+    with pytest.raises(ChallengesBusy) as busy:
+        InProcess(auth, WRONG)
 
-
-def test_flood_of_challenges_stays_bounded(make_auth: Callable[..., AdminAuth]) -> None:
-    auth = make_auth(max_nonces=16)
-
-    for _ in range(1000):
-        auth.issue_challenge()
-
-    assert auth.status()["outstanding_nonces"] == 16
+    assert busy.value.seconds_remaining == 30
+    assert auth.verify_token(admin.finish().value)
 
 
-def test_expired_nonces_are_purged(auth: AdminAuth, clock: FakeClock) -> None:
-    for _ in range(5):
-        auth.issue_challenge()
-    clock.advance(31.0)
+def test_flood_of_challenges_stays_bounded_and_expiry_frees_slots(
+    make_auth: Callable[..., AdminAuth], password: str, clock: FakeClock
+) -> None:
+    auth = make_auth(max_challenges=16)
+    client_first = scram_client(password).get_client_first()
+    for _ in range(16):
+        auth.issue_challenge(client_first)
+    for _ in range(100):
+        with pytest.raises(ChallengesBusy):
+            auth.issue_challenge(client_first)
+    assert auth.status()["outstanding_challenges"] == 16
 
-    assert auth.status()["outstanding_nonces"] == 0
+    clock.advance(30.0)
+
+    assert auth.verify_token(InProcess(auth, password).finish().value)
 
 
 def test_challenge_without_password_is_not_configured(clock: FakeClock) -> None:
     auth = AdminAuth(lambda: None, now=clock)
 
     with pytest.raises(NotConfigured) as missing:
-        auth.issue_challenge()
+        InProcess(auth, "anything")
 
     assert missing.value.message == "no admin password set; run risk-admin set-password"
     assert missing.value.code == "admin_not_configured"
 
 
-def test_password_change_revokes_tokens(secret: StoredSecret, clock: FakeClock) -> None:
+def test_password_change_revokes_tokens_and_open_exchanges(
+    secret: StoredSecret, password: str, clock: FakeClock
+) -> None:
     current = {"secret": secret}
     auth = AdminAuth(lambda: current["secret"], now=clock)
-    challenge = auth.issue_challenge()
-    token = auth.open_session(challenge.nonce, prove(secret, challenge))
+    session = InProcess(auth, password).finish()
+    pending = InProcess(auth, password)
 
-    current["secret"] = hash_password("A-New-Password-9", n=2**10)
+    current["secret"] = hash_password("A-New-Password-9", iterations=4096)
 
-    assert not auth.verify_token(token.value)
+    assert not auth.verify_token(session.value)
+    with pytest.raises(AuthFailed) as failed:
+        pending.finish()
+    assert failed.value.reason == "unknown_nonce"
 
 
-def test_password_removed_revokes_tokens(secret: StoredSecret, clock: FakeClock) -> None:
+def test_password_removed_revokes_tokens(
+    secret: StoredSecret, password: str, clock: FakeClock
+) -> None:
     current: dict[str, StoredSecret | None] = {"secret": secret}
     auth = AdminAuth(lambda: current["secret"], now=clock)
-    challenge = auth.issue_challenge()
-    token = auth.open_session(challenge.nonce, prove(secret, challenge))
+    session = InProcess(auth, password).finish()
 
     current["secret"] = None
 
-    assert not auth.verify_token(token.value)
+    assert not auth.verify_token(session.value)
 
 
 @pytest.mark.parametrize("ttl", [0.0, -1.0, 61.0])
@@ -221,28 +250,25 @@ def test_nonce_ttl_must_be_within_a_minute(ttl: float) -> None:
         AuthSettings(nonce_ttl=ttl)
 
 
-def test_logs_never_contain_proof_or_token(
-    make_auth: Callable[..., AdminAuth], secret: StoredSecret
+def test_logs_never_contain_proof_token_or_keys(
+    make_auth: Callable[..., AdminAuth], password: str, secret: StoredSecret
 ) -> None:
-    auth = make_auth(max_failures=2)
+    auth = make_auth(free_failures=0)
     lines: list[str] = []
     sink = logger.add(lines.append, level="DEBUG", format="{message} {extra}")
     try:
-        good = auth.issue_challenge()
-        good_proof = prove(secret, good)
-        token = auth.open_session(good.nonce, good_proof)
-        bad = auth.issue_challenge()
-        wrong = hash_password("Another-Password-7", n=2**10)
-        bad_proof = prove(wrong, bad)
-        for _ in range(2):
-            with pytest.raises(AuthFailed):
-                auth.open_session(bad.nonce, bad_proof)
+        good = InProcess(auth, password)
+        session = good.finish()
+        bad = InProcess(auth, WRONG)
+        with pytest.raises(AuthFailed):
+            bad.finish()
     finally:
         logger.remove(sink)
 
     text = "\n".join(lines)
     assert "bad_proof" in text
-    assert "locked" in text
-    for secret_text in (good_proof, bad_proof, token.value, good.nonce, secret.key.hex()):
+    assert "slowed" in text
+    secrets_seen = (good.client_final, bad.client_final, session.value, session.server_final)
+    for secret_text in (*secrets_seen, base64.b64encode(secret.stored_key).decode()):
         assert secret_text not in text
-    assert token.value not in repr(token)
+    assert session.value not in repr(session)

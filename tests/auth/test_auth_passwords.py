@@ -1,7 +1,8 @@
-"""Password strength, scrypt derivation and the secret file."""
+"""Password strength, the SCRAM-SHA-256 verifier and the secret file."""
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import stat
@@ -10,17 +11,17 @@ import time
 from pathlib import Path
 
 import pytest
+from scramp import ScramMechanism
 
-from risk_manager.auth import SecretFileError
+from risk_manager.auth import OutdatedSecret, SecretFileError
 from risk_manager.auth.passwords import (
+    DEFAULT_ITERATIONS,
     SecretFileWatcher,
     StoredSecret,
     check_strength,
-    derive_key,
     hash_password,
     load_secret,
     save_secret,
-    verify_password,
 )
 
 
@@ -49,36 +50,23 @@ def test_reasonable_passwords_accepted(password: str) -> None:
     assert check_strength(password) == []
 
 
-def test_hash_password_derives_stored_key(password: str, secret: StoredSecret) -> None:
-    assert len(secret.salt) == 16
-    assert (secret.n, secret.r, secret.p, secret.dklen) == (2**10, 8, 1, 32)
-    assert secret.key == derive_key(password, secret.salt, 2**10, 8, 1, 32)
-    assert verify_password(secret, password)
-    assert not verify_password(secret, password + "x")
-
-
-def test_salts_differ_between_hashes(password: str) -> None:
-    first, second = hash_password(password, n=2**4), hash_password(password, n=2**4)
-
-    assert first.salt != second.salt
-    assert first.key != second.key
-
-
-def test_derive_key_normalises_unicode() -> None:
-    composed, decomposed = "Caf\u00e9-password-1", "Cafe\u0301-password-1"
-
-    assert derive_key(composed, b"s" * 16, 16, 8, 1, 32) == derive_key(
-        decomposed, b"s" * 16, 16, 8, 1, 32
+def test_hash_password_gives_the_rfc_5802_verifier(password: str, secret: StoredSecret) -> None:
+    _, stored_key, server_key, _ = ScramMechanism("SCRAM-SHA-256").make_auth_info(
+        password, iteration_count=secret.iterations, salt=secret.salt
     )
 
+    assert len(secret.salt) == 16
+    assert (secret.stored_key, secret.server_key) == (stored_key, server_key)
+    assert hash_password(password, iterations=4096).stored_key != stored_key  # fresh salt
 
-@pytest.mark.parametrize(
-    ("n", "r", "p", "dklen"), [(1000, 8, 1, 32), (1, 8, 1, 32), (16, 0, 1, 32), (16, 8, 0, 32),
-                              (16, 8, 1, 8), (2**24, 8, 1, 32)]
-)  # fmt: skip
-def test_derive_key_rejects_bad_params(n: int, r: int, p: int, dklen: int) -> None:
-    with pytest.raises(ValueError):  # noqa: PT011 - each case has its own message
-        derive_key("whatever-1234", b"s" * 16, n, r, p, dklen)
+
+def test_default_iteration_count_is_owasp_figure() -> None:
+    assert hash_password("Correct-Horse-42").iterations == DEFAULT_ITERATIONS == 600_000
+
+
+def test_password_saslprep_forbids_is_refused_clearly() -> None:
+    with pytest.raises(ValueError, match="cannot be used"):
+        hash_password("bell\u0007-character-1", iterations=4096)
 
 
 def test_hash_password_refuses_empty() -> None:
@@ -93,15 +81,15 @@ def test_secret_file_round_trip(tmp_path: Path, secret: StoredSecret) -> None:
 
     assert load_secret(path) == secret
     doc = json.loads(path.read_text())
-    assert doc["version"] == 1
-    assert doc["salt"] == secret.salt.hex()
-    assert "password" not in path.read_text().lower()
+    assert (doc["version"], doc["mechanism"]) == (2, "SCRAM-SHA-256")
+    assert base64.b64decode(doc["salt"]) == secret.salt
+    assert set(doc) == {"version", "mechanism", "salt", "iterations", "stored_key", "server_key"}
     assert [p.name for p in path.parent.iterdir()] == ["admin.json"]  # no temp file left
 
 
 def test_secret_overwrite_is_atomic_replace(tmp_path: Path, secret: StoredSecret) -> None:
     path = tmp_path / "admin.json"
-    save_secret(path, hash_password("First-password-1", n=2**4))
+    save_secret(path, hash_password("First-password-1", iterations=4096))
 
     save_secret(path, secret)
 
@@ -123,21 +111,31 @@ def test_missing_secret_file_means_not_set(tmp_path: Path) -> None:
     assert load_secret(tmp_path / "admin.json") is None
 
 
+_SALT = base64.b64encode(b"s" * 16).decode()
+_KEY = base64.b64encode(b"k" * 32).decode()
+
+
+def _doc(**changes: object) -> str:
+    doc = {"version": 2, "mechanism": "SCRAM-SHA-256", "salt": _SALT, "iterations": 4096,
+           "stored_key": _KEY, "server_key": _KEY}  # fmt: skip
+    return json.dumps(doc | changes)
+
+
 @pytest.mark.parametrize(
     "content",
     [
         "",
         "not json",
         "[]",
-        '{"version": 2}',
-        '{"version": 1, "salt": "zz", "n": 16, "r": 8, "p": 1, "dklen": 32, "key": "00"}',
-        '{"version": 1, "salt": "00", "n": 16, "r": 8, "p": 1, "dklen": 32, "key": "00"}',
-        '{"version": 1, "salt": "' + "00" * 16 + '", "n": 15, "r": 8, "p": 1, "dklen": 32, '
-        '"key": "' + "00" * 32 + '"}',
-        '{"version": 1, "salt": "' + "00" * 16 + '", "n": 16, "r": true, "p": 1, "dklen": 32, '
-        '"key": "' + "00" * 32 + '"}',
-        '{"version": 1, "salt": "' + "00" * 16 + '", "n": 16, "r": 8, "p": 1, "dklen": 32, '
-        '"key": "' + "00" * 31 + '"}',
+        '{"version": 3}',
+        _doc(mechanism="SCRAM-SHA-1"),
+        _doc(salt="not base64!"),
+        _doc(salt=base64.b64encode(b"short").decode()),
+        _doc(iterations=True),
+        _doc(iterations=2),
+        _doc(iterations=10**9),
+        _doc(stored_key=base64.b64encode(b"k" * 31).decode()),
+        _doc(server_key=None),
     ],
 )
 def test_corrupt_secret_file_raises_clear_error(tmp_path: Path, content: str) -> None:
@@ -149,6 +147,19 @@ def test_corrupt_secret_file_raises_clear_error(tmp_path: Path, content: str) ->
 
     assert "run risk-admin set-password" in bad.value.message
     assert bad.value.code == "admin_secret_corrupt"
+
+
+def test_scrypt_file_of_the_previous_version_asks_for_set_password_again(tmp_path: Path) -> None:
+    path = tmp_path / "admin.json"
+    path.write_text(json.dumps({"version": 1, "kdf": "scrypt", "salt": "00" * 16, "n": 16384,
+                                "r": 8, "p": 1, "dklen": 32, "key": "00" * 32}))  # fmt: skip
+
+    with pytest.raises(OutdatedSecret) as old:
+        load_secret(path)
+
+    assert old.value.code == "admin_secret_outdated"
+    assert "older version" in old.value.message
+    assert "run risk-admin set-password again" in old.value.message
 
 
 def test_binary_garbage_is_corrupt(tmp_path: Path) -> None:
@@ -167,7 +178,7 @@ def test_watcher_picks_up_password_set_later(tmp_path: Path, secret: StoredSecre
     save_secret(path, secret)
     assert watcher() == secret
 
-    other = hash_password("Second-password-2", n=2**4)
+    other = hash_password("Second-password-2", iterations=4096)
     save_secret(path, other)
     assert watcher() == other
 

@@ -24,9 +24,9 @@ path.write_text(path.read_text().replace({old!r}, {new!r}))
 
 @pytest.fixture(scope="module")
 def admin(daemon: DaemonProcess) -> DaemonProcess:
-    """The module's daemon with an admin password set through the CLI (cheap scrypt cost)."""
-    result = run_cli("admin", "set-password", "--home", str(daemon.home), "--scrypt-n", "1024",
-                     home=daemon.home, env=AUTH)  # fmt: skip
+    """The module's daemon with an admin password set through the CLI."""
+    result = run_cli("admin", "set-password", "--home", str(daemon.home), home=daemon.home,
+                     env=AUTH)  # fmt: skip
     assert result.code == 0, result.stderr
     return daemon
 
@@ -61,8 +61,8 @@ def test_set_password_without_password_or_terminal_is_refused(tmp_path: Path) ->
 
 
 def test_set_password_writes_secret_without_the_password(tmp_path: Path) -> None:
-    result = run_cli("admin", "set-password", "--home", str(tmp_path), "--scrypt-n", "1024",
-                     "--json", home=tmp_path, env=AUTH)  # fmt: skip
+    result = run_cli("admin", "set-password", "--home", str(tmp_path), "--json", home=tmp_path,
+                     env=AUTH)  # fmt: skip
 
     assert result.code == 0, result.stderr
     secret = Path(result.json()["secret_file"])

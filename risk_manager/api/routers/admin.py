@@ -21,11 +21,20 @@ _ERRORS: dict[int | str, dict[str, Any]] = {
 }
 
 
+class ChallengeRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    client_first: str = Field(
+        max_length=512, description="SCRAM client-first message, e.g. `n,,n=admin,r=<nonce>`"
+    )
+
+
 class SessionRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    nonce: str = Field(max_length=256, description="the nonce from /admin/challenge (hex)")
-    proof: str = Field(max_length=256, description="hex(HMAC-SHA256(scrypt key, nonce bytes))")
+    client_final: str = Field(
+        max_length=512, description="SCRAM client-final message `c=biws,r=<nonce>,p=<proof>`"
+    )
 
 
 class UnlockRequest(BaseModel):
@@ -44,14 +53,14 @@ OpsDep = Annotated[AdminOps, Depends(get_admin_ops)]
 # -- login ------------------------------------------------------------------------------------
 
 
-@login_router.post("/challenge", summary="Step 1: get a single-use nonce and the scrypt params")
-async def challenge(auth: AuthDep) -> dict[str, Any]:
-    return ok(auth.issue_challenge().to_data())
+@login_router.post("/challenge", summary="SCRAM step 1: client-first in, server-first out")
+async def challenge(body: ChallengeRequest, auth: AuthDep) -> dict[str, Any]:
+    return ok(auth.issue_challenge(body.client_first).to_data())
 
 
-@login_router.post("/session", summary="Step 2: trade nonce + proof for a bearer token")
+@login_router.post("/session", summary="SCRAM step 2: proof in, token + server signature out")
 async def session(body: SessionRequest, auth: AuthDep) -> dict[str, Any]:
-    return ok(auth.open_session(body.nonce, body.proof).to_data())
+    return ok(auth.open_session(body.client_final).to_data())
 
 
 # -- config -----------------------------------------------------------------------------------
