@@ -11,6 +11,7 @@ from cli import admin_credentials, admin_diagnostics, service, trader
 from cli.admin_auth import AuthError, read_new_password
 from cli.admin_common import HomeOption, PasswordStdinOption, admin_post, report
 from cli.admin_config import config_app
+from cli.admin_notify import notify_app
 from cli.client import Client, UrlOption
 from cli.exit_codes import EXIT_CODES_HELP, CliError, ExitCode
 from cli.output import JsonOption, YesOption, confirm, console, emit_json, run, table, yes_no
@@ -28,6 +29,7 @@ app = typer.Typer(
 )
 service.register(app)
 app.add_typer(config_app, name="config")
+app.add_typer(notify_app, name="notify")
 
 
 @app.command("set-password", epilog=EXIT_CODES_HELP)

@@ -96,6 +96,19 @@ def _check(name: str, ok: bool, detail: str, code: ExitCode = ExitCode.FAILED) -
     return {"check": name, "ok": ok, "detail": detail, "exit_code": 0 if ok else int(code)}
 
 
+def _notification_checks(channels: dict[str, Any]) -> list[dict[str, Any]]:
+    """One line per notification channel: delivering, or why not."""
+    checks = []
+    for name, state in channels.items():
+        parts = [f"{state['kind']}, sent {state['sent']}, queued {state['queued']}",
+                 f"failures {state['failures']}",
+                 f"last success {state['last_success'] or 'never'}"]  # fmt: skip
+        if state["last_error"]:
+            parts.append(f"last error: {state['last_error']}")
+        checks.append(_check(f"notifications: {name}", state["ok"], "; ".join(parts)))
+    return checks
+
+
 def _port_check(url: str, reachable: bool) -> dict[str, Any]:
     parts = urlsplit(url)
     host, port = parts.hostname or "127.0.0.1", parts.port or 80
@@ -142,6 +155,7 @@ def doctor_checks(home: Path, url: str | None) -> list[dict[str, Any]]:
         state = str(health.get("status"))
         checks.append(_check("daemon reachable", True, f"{base} (PID {health.get('pid')})"))
         checks.append(_check("daemon healthy", state == "healthy", state, ExitCode.UNHEALTHY))
+        checks += _notification_checks(health.get("notifications") or {})
     checks.append(_port_check(base, health is not None))
     pid = control.read_pid(paths)
     if pid is not None:

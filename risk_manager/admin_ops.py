@@ -348,4 +348,5 @@ class AdminOps:
         now = runtime.clock.now()
         with runtime.store.transaction():
             for account_id in runtime.pipeline.accounts:
-                runtime.engine.audit(account_id, what, details, now)
+                runtime.engine.audit(account_id, what, details, now, announce=False)
+        runtime.bus.publish("admin", {"account_id": None, "action": what, "details": dict(details)})

@@ -259,15 +259,19 @@ class RiskEngine:
         return targets
 
     def audit(
-        self, account_id: str, what: str, details: Mapping[str, object], now: datetime
-    ) -> None:
-        """Record an admin action in the enforcement log (caller may hold a transaction)."""
+        self, account_id: str, what: str, details: Mapping[str, object], now: datetime,
+        *, announce: bool = True,
+    ) -> None:  # fmt: skip
+        """Record an admin action in the enforcement log (caller may hold a transaction);
+        `announce` publishes it on the bus (off when the caller announces it once for all)."""
         record = Violation(
             "admin", account_id, f"admin {what}", dict(details), (Action(ActionKind.ALERT),)
         )
         with self.store.transaction():
             journal.open_batch(self.store.db, account_id, [record], [], now, status="done")
-        self.bus.publish("admin", {"account_id": account_id, "action": what, "details": details})
+        if announce:
+            self.bus.publish("admin", {"account_id": account_id, "action": what,
+                                       "details": dict(details)})  # fmt: skip
         logger.bind(channel="enforcement", account=account_id).warning(
             "Admin {}: {}", what, details
         )

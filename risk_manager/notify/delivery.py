@@ -25,7 +25,8 @@ from risk_manager.notify.settings import NotificationsConfig
 from risk_manager.state.notifications import NotificationOutbox
 
 MAX_HELD = 500  # beyond this, the oldest non-critical messages are dropped (and counted)
-RATE_WINDOW = 60.0
+RETRY_AFTER_CAP = 3600.0
+RATE_WINDOW = 60.0  # rate_limit_per_minute counts sends in this window
 
 
 @dataclass(slots=True)
@@ -47,8 +48,10 @@ class ChannelWorker:
     def __init__(
         self, channel: Channel, client: httpx.AsyncClient, outbox: NotificationOutbox,
         settings: NotificationsConfig, now: Callable[[], datetime],
+        rate_window: float = RATE_WINDOW,
     ) -> None:  # fmt: skip
         self.channel = channel
+        self.rate_window = rate_window
         self.client = client
         self.outbox = outbox
         self.settings = settings
@@ -126,11 +129,11 @@ class ChannelWorker:
         """Sleep until the rate limit allows a send; True when it had to wait."""
         limit = self.channel.config.rate_limit_per_minute
         now = time.monotonic()
-        while self._sent_at and now - self._sent_at[0] >= RATE_WINDOW:
+        while self._sent_at and now - self._sent_at[0] >= self.rate_window:
             self._sent_at.popleft()
         if len(self._sent_at) < limit:
             return False
-        await asyncio.sleep(self._sent_at[0] + RATE_WINDOW - now)
+        await asyncio.sleep(self._sent_at[0] + self.rate_window - now)
         self._sent_at.popleft()
         return True
 
@@ -173,7 +176,8 @@ class ChannelWorker:
         elif attempt_no >= settings.attempts or not result.retryable:
             return None
         if result.retry_after is not None:
-            return min(result.retry_after, settings.retry_max_seconds)
+            # The receiver knows its limits better than our backoff; only absurd waits are cut.
+            return min(result.retry_after, RETRY_AFTER_CAP)
         return backoff(attempt_no, settings.retry_base_seconds, settings.retry_max_seconds)
 
 

@@ -40,6 +40,7 @@ class Receiver:
         self.default = default or Reply()
         self.script: deque[Reply] = deque()
         self.requests: list[Recorded] = []  # every request, answered or not
+        self.answered = 0  # replies fully written
         self._lock = threading.Lock()
         receiver = self
 
@@ -54,13 +55,18 @@ class Receiver:
                 if reply.delay:
                     time.sleep(reply.delay)
                 body = json.dumps(reply.body or {}).encode()
-                self.send_response(reply.status)
-                for name, value in reply.headers.items():
-                    self.send_header(name, value)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
+                try:
+                    self.send_response(reply.status)
+                    for name, value in reply.headers.items():
+                        self.send_header(name, value)
+                    self.send_header("Content-Type", "application/json")
+                    self.send_header("Content-Length", str(len(body)))
+                    self.end_headers()
+                    self.wfile.write(body)
+                except OSError:
+                    return  # the sender gave up (timeout, or the daemon stopped)
+                with receiver._lock:
+                    receiver.answered += 1
 
             def log_message(self, *args: Any) -> None:
                 pass

@@ -43,6 +43,12 @@ class UnlockRequest(BaseModel):
     lockout_id: int | None = Field(None, ge=1, description="end only this lockout (default all)")
 
 
+class NotifyTestRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    channel: str | None = Field(None, max_length=64, description="only this channel (default all)")
+
+
 def get_admin_ops(request: Request) -> AdminOps:
     return request.app.state.admin_ops
 
@@ -132,6 +138,17 @@ async def flatten(account: AccountDep, ops: OpsDep) -> dict[str, Any]:
 @router.post("/reset-day", summary="Force the daily reset for every account", responses=_ERRORS)
 async def reset_day(ops: OpsDep) -> dict[str, Any]:
     return ok(await ops.reset_day())
+
+
+@router.post(
+    "/notify/test",
+    summary="Send a test message to the notification channels; result per channel",
+    responses=_ERRORS,
+)
+async def notify_test(runtime: RuntimeDep, body: NotifyTestRequest | None = None) -> dict[str, Any]:
+    if runtime.notifier is None:
+        raise ApiError(409, "no_channels", "notifications are not running")
+    return ok({"channels": await runtime.notifier.test(None if body is None else body.channel)})
 
 
 @router.post("/daemon/stop", summary="Stop the daemon gracefully", responses=_ERRORS)

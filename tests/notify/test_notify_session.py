@@ -1,0 +1,94 @@
+"""A scripted trading session through the real daemon; a loopback receiver reads the phone."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+
+from risk_manager.auth.passwords import hash_password, save_secret
+from tests.cli.conftest import run_cli
+from tests.daemon_process import DaemonProcess
+from tests.notify.conftest import DISCORD_PATH, TELEGRAM_TOKEN, notify_config
+from tests.notify.receiver import Receiver, Reply
+
+PASSWORD = "Correct-Horse-42"
+AUTH = {"RISK_MANAGER_ADMIN_PASSWORD": PASSWORD}
+
+
+def kinds(receiver: Receiver, path: str = "/hook") -> list[str]:
+    return [r.json["kind"] for r in receiver.delivered() if r.path == path]
+
+
+def has(receiver: Receiver, kind: str, path: str = "/hook") -> Callable[[object], bool]:
+    return lambda _: kind in kinds(receiver, path)
+
+
+def test_session_warning_breach_lockout_unlock_crash_reach_the_receiver(
+    start_daemon: Callable[..., DaemonProcess], receiver: Receiver, tmp_path: Path
+) -> None:
+    home = tmp_path / "home"
+    with Receiver(Reply(400, {"ok": False, "description": f"bot{TELEGRAM_TOKEN} refused"})) as tg:
+        notify_config(home, "daily_realized_loss.limit = 100", {
+            "hook": ("webhook", f"{receiver.url}/hook"),
+            "discord": ("discord", f"{receiver.url}{DISCORD_PATH}"),
+            "phone": ("telegram", "") ,
+        })  # fmt: skip
+        (home / "secrets" / "phone.url").write_text(TELEGRAM_TOKEN)
+        config = home / "config" / "risk_manager.toml"
+        config.write_text(config.read_text() + f'telegram_api = "{tg.url}"\n')
+        save_secret(home / "secrets" / "admin.json", hash_password(PASSWORD, n=2**10))
+        daemon = start_daemon(home=home)
+
+        daemon.price(21000.00)
+        daemon.order("buy", 2)
+        daemon.price(20978.00)
+        daemon.order("sell", 2)  # -$89.48: 89 % of the $100 limit
+        warning = receiver.wait_for(has(receiver, "loss_warning"), what="the 80 % warning")
+        daemon.order("buy", 1)
+        daemon.price(20960.00)
+        daemon.order("sell", 1)  # past the limit: flattened (nothing left) and locked out
+        receiver.wait_for(has(receiver, "enforcement"), what="the enforcement")
+        receiver.wait_for(has(receiver, "lockout"), what="the lockout")
+        unlocked = run_cli("admin", "unlock", "SIM-1", "--url", daemon.url, home=home, env=AUTH)
+        assert unlocked.code == 0, unlocked.stderr
+        receiver.wait_for(has(receiver, "lockout_ended"), what="the lockout end")
+        receiver.wait_for(has(receiver, "admin"), what="the admin unlock")
+        health = daemon.get("/api/v1/health")["notifications"]
+        daemon.kill9()
+        again = start_daemon(home=home)
+        receiver.wait_for(has(receiver, "crash_recovered"), what="the crash recovery")
+        tested = run_cli("admin", "notify", "test", "--channel", "hook", "--json",
+                         "--url", again.url, home=home, env=AUTH)  # fmt: skip
+        again.stop()
+        telegram_calls = list(tg.requests)
+
+    hook = {r.json["kind"]: r.json for r in receiver.delivered() if r.path == "/hook"}
+    first = warning[0].json if warning[0].path == "/hook" else hook["loss_warning"]
+    assert first["severity"] == "warning"
+    assert first["account_id"] == "SIM-1"
+    assert "Daily realized loss -$89.48 is 89 % of the -$100.00 limit" in first["text"]
+    enforced = hook["enforcement"]
+    assert enforced["title"] == "Enforced daily_realized_loss — SIM-1 (Test account)"
+    assert "limit $100.00" in enforced["text"]
+    assert "Outcome: flatten" in enforced["text"]
+    assert "until 17:00 C" in hook["lockout"]["title"]  # CST or CDT: the trading-day zone
+    assert hook["lockout_ended"]["title"].startswith("Lockout by daily_realized_loss ended (admin)")
+    assert hook["admin"]["title"] == "Admin unlock — SIM-1 (Test account)"
+    assert hook["crash_recovered"]["severity"] == "critical"
+    assert tested.code == 0, tested.stderr
+    assert json.loads(tested.stdout)["hook"]["status"] == 200
+    assert kinds(receiver)[-1] == "test"
+    # Discord got the same story as embeds; Telegram was refused every time and gave up.
+    embeds = [r.json["embeds"][0] for r in receiver.delivered() if r.path == DISCORD_PATH]
+    assert {e["color"] for e in embeds} >= {0xF39C12, 0xE74C3C}
+    assert telegram_calls
+    assert all(r.path == f"/bot{TELEGRAM_TOKEN}/sendMessage" for r in telegram_calls)
+    assert health["phone"]["failures"] >= 1
+    assert "[secret]" in health["phone"]["last_error"]
+    # The secrets were used on the wire but never written anywhere a person can read.
+    written = daemon.output() + again.output()
+    written += "".join(p.read_text(errors="replace") for p in (home / "logs").glob("*.log"))
+    assert "refused" in written  # the receiver's error text did reach the logs …
+    for secret in (TELEGRAM_TOKEN, DISCORD_PATH, "discord-secret-token"):
+        assert secret not in written  # … with the secret cut out
