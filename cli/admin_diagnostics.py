@@ -23,7 +23,7 @@ from cli.output import JsonOption, console, emit_json
 from risk_manager.auth.errors import SecretFileError
 from risk_manager.auth.passwords import load_secret
 from risk_manager.paths import HomePaths, default_home
-from risk_manager.service import control
+from risk_manager.service import control, drift, winservice
 
 LogFile = Literal["system", "enforcement", "error"]
 
@@ -125,6 +125,18 @@ def _port_check(url: str, reachable: bool) -> dict[str, Any]:
         return _check("port", False, f"nothing listens on {host}:{port}", ExitCode.NOT_RUNNING)
 
 
+def _service_settings_check(home: Path) -> dict[str, Any]:
+    """Windows: the live NSSM settings (`nssm get`) against the install plan; names any drift."""
+    from cli.service import service_inputs
+
+    inputs = service_inputs(home)
+    if winservice.service_state(inputs.service_name) is None:
+        return _check("service settings", False, "service not installed", ExitCode.NOT_INSTALLED)
+    drifts = drift.service_drift(inputs)
+    detail = "; ".join(d.describe() for d in drifts) or "match the install plan"
+    return _check("service settings", not drifts, detail)
+
+
 def doctor_checks(home: Path, url: str | None) -> list[dict[str, Any]]:
     """The admin checklist: home, config, secret, daemon health, port, PID file and marker."""
     paths = HomePaths(home)
@@ -162,6 +174,8 @@ def doctor_checks(home: Path, url: str | None) -> list[dict[str, Any]]:
         checks.append(_check("PID file", True, f"PID {pid} is alive"))
     elif paths.pid_file.exists():
         checks.append(_check("PID file", False, f"stale {paths.pid_file} (no such process)"))
+    if sys.platform == "win32":
+        checks.append(_service_settings_check(home))
     if paths.running_marker.exists() and pid is None and health is None:
         checks.append(
             _check(

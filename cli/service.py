@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
 import sys
 from pathlib import Path, PureWindowsPath
 from typing import Annotated, Any, NoReturn
@@ -12,7 +14,7 @@ from rich.console import Console
 
 from cli.exit_codes import ExitCode
 from risk_manager.paths import default_home
-from risk_manager.service import control, nssm, plan, runner
+from risk_manager.service import aclcheck, control, nssm, plan, runner
 from risk_manager.service.errors import (
     AccessDeniedError,
     ControlError,
@@ -80,22 +82,28 @@ def _inputs(home: Path | None, python: Path | None, nssm_exe: Path | None) -> pl
         win_home = PureWindowsPath(default_home())
     else:
         win_home = PureWindowsPath(r"C:\ProgramData\RiskManager")
-    if python is not None:
-        win_python = PureWindowsPath(str(python))
-    elif on_windows:
-        # pythonw.exe has no console, so NSSM's Ctrl+C stop could never reach it.
-        win_python = PureWindowsPath(sys.executable.replace("pythonw.exe", "python.exe"))
-    else:
-        ver = f"{sys.version_info.major}{sys.version_info.minor}"
-        win_python = PureWindowsPath(rf"C:\Program Files\Python{ver}\python.exe")
+    win_python = PureWindowsPath(str(python)) if python is not None else plan.default_python()
     try:
         exe = PureWindowsPath(str(nssm.find_nssm(nssm_exe)))
     except nssm.NssmNotFoundError:
         exe = PureWindowsPath(str(nssm_exe) if nssm_exe else "nssm.exe")
+    program_files = os.environ.get("PROGRAMFILES") if on_windows else None
+    program_dir = (
+        PureWindowsPath(program_files) / "RiskManager"
+        if program_files
+        else plan.DEFAULT_PROGRAM_DIR
+    )
     try:
-        return plan.ServiceInputs(home=win_home, python=win_python, nssm=exe)
+        return plan.ServiceInputs(
+            home=win_home, python=win_python, nssm=exe, program_dir=program_dir
+        )
     except ValueError as exc:
         _fail(str(exc), ExitCode.USAGE)
+
+
+def service_inputs(home: Path) -> plan.ServiceInputs:
+    """The plan inputs of an installed service with this home (for `doctor`)."""
+    return _inputs(home, None, None)
 
 
 def _preflight(nssm_exe: Path | None) -> None:
@@ -107,6 +115,16 @@ def _preflight(nssm_exe: Path | None) -> None:
         nssm.find_nssm(nssm_exe)
     except nssm.NssmNotFoundError as exc:
         _fail(str(exc), ExitCode.NSSM_NOT_FOUND)
+
+
+def _refuse_writable_code(inputs: plan.ServiceInputs) -> None:
+    """python.exe, its import path and nssm.exe must be writable by administrators only."""
+    try:
+        found = aclcheck.problems(inputs.python, inputs.nssm)
+    except (OSError, subprocess.SubprocessError, ValueError) as exc:
+        _fail(f"cannot check who may change {inputs.python}: {exc}", ExitCode.FAILED)
+    if found:
+        _fail(aclcheck.REFUSAL.format("; ".join(found)), ExitCode.FAILED)
 
 
 def _run_with_progress(steps: list[plan.Step]) -> None:
@@ -135,7 +153,19 @@ def _run_with_progress(steps: list[plan.Step]) -> None:
             runner.run_steps(steps, runner=runner.run_command, on_done=done)
         except runner.StepFailedError as exc:
             progress.stop()
-            _fail(f"{exc} — command: {exc.outcome.step.cmdline}", ExitCode.FAILED)
+            _fail(_failure_report(exc), ExitCode.FAILED)
+
+
+def _failure_report(exc: runner.StepFailedError) -> str:
+    """Which step failed, its command, and what the rollback did (and did not) undo."""
+    lines = [f"{exc} — command: {exc.outcome.step.cmdline}"]
+    if exc.rolled_back:
+        lines.append(f"rolled back {len(exc.rolled_back)} step(s); the install can be run again")
+    for outcome in exc.rollback_failures:
+        lines.append(
+            f"rollback step failed, undo by hand: {outcome.step.cmdline} ({outcome.summary})"
+        )
+    return "\n".join(lines)
 
 
 def _print_plan(steps: list[plan.Step], note: str) -> None:
@@ -158,9 +188,10 @@ def install_daemon(
     inputs = _inputs(home, python, nssm_exe)
     steps = plan.install_plan(inputs)
     if dry_run:
-        _print_plan(steps, f"Create {inputs.home}\\{{config,state,logs,secrets}} first.")
+        _print_plan(steps, "Install: every step runs in order; a failure rolls back the others.")
         return
     _preflight(nssm_exe)
+    _refuse_writable_code(inputs)
     if control.winservice.service_state(inputs.service_name) is not None:
         _fail(
             f"{inputs.service_name} is already installed; run uninstall-daemon first",
@@ -174,7 +205,6 @@ def install_daemon(
     )
     if not _confirm("Proceed?", yes):
         _fail("aborted; nothing was changed", ExitCode.ABORTED)
-    control.HomePaths(Path(str(inputs.home))).ensure()
     _run_with_progress(steps)
     console.print("\n[bold green]Installation complete![/]")
     if _confirm("Start daemon now?", yes, default=True):

@@ -1,4 +1,5 @@
-# Shared helpers for install.ps1 / uninstall.ps1 (dot-sourced).
+# Shared helpers for install.ps1 / uninstall.ps1 (dot-sourced). The scripts run the plan of
+# risk_manager/service/plan.py through risk-admin, so they cannot say anything else than it.
 
 # Quote one argument for CreateProcess exactly as risk_manager.service.cmdline.quote_arg does.
 function ConvertTo-NativeArgument([string]$Arg) {
@@ -14,35 +15,26 @@ function ConvertTo-NativeArgument([string]$Arg) {
     return $out + ('\' * (2 * $backslashes)) + '"'
 }
 
-# Run a native command with an exact command line. PowerShell 5.1 and 7.x quote arguments that
-# contain double quotes differently; building the line ourselves behaves the same on both.
-function Invoke-Step([string]$Title, [string]$Exe, [string[]]$Arguments, [switch]$NonFatal) {
-    $line = ($Arguments | ForEach-Object { ConvertTo-NativeArgument $_ }) -join ' '
-    Write-Host "- $Title"
-    Write-Verbose "$Exe $line"
-    $info = New-Object System.Diagnostics.ProcessStartInfo
-    $info.FileName = $Exe
-    $info.Arguments = $line
-    $info.UseShellExecute = $false
-    $info.RedirectStandardOutput = $true
-    $info.RedirectStandardError = $true
-    $process = [System.Diagnostics.Process]::Start($info)
-    $output = $process.StandardOutput.ReadToEnd() + $process.StandardError.ReadToEnd()
-    $process.WaitForExit()
-    if ($process.ExitCode -ne 0) {
-        $message = "$Title failed (exit $($process.ExitCode)): $($output.Trim())"
-        if ($NonFatal) { Write-Warning $message } else { throw $message }
+# An executable by absolute path only: never the first one on PATH (possibly the Microsoft
+# Store's python.exe alias), never one in the current directory.
+function Resolve-AbsoluteExe([string]$Path, [string]$What) {
+    if (-not [System.IO.Path]::IsPathRooted($Path)) {
+        throw "$What must be given as an absolute path, got '$Path'"
     }
+    if (-not (Test-Path -LiteralPath $Path -PathType Leaf)) { throw "$What not found at $Path" }
+    return (Resolve-Path -LiteralPath $Path).Path
 }
 
-function Find-Nssm([string]$Explicit) {
-    if ($Explicit) {
-        if (Test-Path -LiteralPath $Explicit -PathType Leaf) { return (Resolve-Path $Explicit).Path }
-        throw "nssm.exe not found at $Explicit"
-    }
-    $onPath = Get-Command nssm.exe -ErrorAction SilentlyContinue
-    if ($onPath) { return $onPath.Source }
-    throw ('nssm.exe not found; install NSSM 2.24-101 with one of: winget install NSSM.NSSM, ' +
-        'choco install nssm, scoop install nssm, or (Python >= 3.13) pip install ' +
-        'risk-manager[windows]; or pass -Nssm PATH')
+# Run `python.exe -I -m cli.admin ARGS` with an exact command line (PowerShell 5.1 and 7.x quote
+# arguments with double quotes differently) and exit with its exit code.
+function Invoke-RiskAdmin([string]$Python, [string[]]$Arguments) {
+    $all = @('-I', '-m', 'cli.admin') + $Arguments
+    $info = New-Object System.Diagnostics.ProcessStartInfo
+    $info.FileName = $Python
+    $info.Arguments = ($all | ForEach-Object { ConvertTo-NativeArgument $_ }) -join ' '
+    $info.UseShellExecute = $false
+    Write-Verbose "$Python $($info.Arguments)"
+    $process = [System.Diagnostics.Process]::Start($info)
+    $process.WaitForExit()
+    exit $process.ExitCode
 }

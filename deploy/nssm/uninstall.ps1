@@ -1,43 +1,28 @@
 #Requires -RunAsAdministrator
 <#
 .SYNOPSIS
-    Stop and unregister RiskManagerDaemon: the same steps as `risk-admin uninstall-daemon`.
+    Stop and unregister RiskManagerDaemon: runs `risk-admin uninstall-daemon` with the given Python.
 .DESCRIPTION
-    Config (with secrets) and state are kept unless -DeleteConfig / -DeleteState is given;
-    without them the script asks. Logs are always kept.
+    The commands are the uninstall plan of risk_manager/service/plan.py (-DryRun prints them):
+    stop, remove the service and its Safe Mode entry. Config (with secrets) and state are kept
+    unless you answer yes at the prompts, or pass -Yes -DeleteData. Logs are always kept.
 #>
 [CmdletBinding()]
 param(
+    [Parameter(Mandatory = $true)][string]$Python,
     [string]$HomeDir = (Join-Path $env:ProgramData 'RiskManager'),
     [string]$Nssm = '',
-    [string]$ServiceName = 'RiskManagerDaemon',
-    [switch]$DeleteConfig,
-    [switch]$DeleteState,
+    [switch]$DeleteData,
+    [switch]$DryRun,
     [switch]$Yes
 )
 $ErrorActionPreference = 'Stop'
 . (Join-Path $PSScriptRoot 'common.ps1')
 
-$nssmExe = Find-Nssm $Nssm
-if (-not (Get-Service -Name $ServiceName -ErrorAction SilentlyContinue)) {
-    throw "$ServiceName is not installed"
-}
-if (-not $Yes) {
-    if (-not $DeleteConfig) { $DeleteConfig = (Read-Host 'Delete configuration files? [y/n]') -eq 'y' }
-    if (-not $DeleteState) { $DeleteState = (Read-Host 'Delete state files? [y/n]') -eq 'y' }
-}
-
-Invoke-Step 'Stop the daemon' $nssmExe @('stop', $ServiceName) -NonFatal
-Invoke-Step 'Remove the service' $nssmExe @('remove', $ServiceName, 'confirm')
-$delete = @()
-if ($DeleteConfig) { $delete += 'config', 'secrets' }
-if ($DeleteState) { $delete += 'state' }
-foreach ($sub in $delete) {
-    $target = Join-Path $HomeDir $sub
-    if (Test-Path -LiteralPath $target) {
-        Write-Host "- Delete $sub\"
-        Remove-Item -LiteralPath $target -Recurse -Force
-    }
-}
-if ($DeleteConfig -and $DeleteState) { Write-Host 'Service uninstalled.' }
-else { Write-Host 'Service uninstalled. Configuration preserved.' }
+$pythonExe = Resolve-AbsoluteExe $Python 'python.exe'
+$arguments = @('uninstall-daemon', '--home', $HomeDir)
+if ($Nssm) { $arguments += @('--nssm', (Resolve-AbsoluteExe $Nssm 'nssm.exe')) }
+if ($DeleteData) { $arguments += '--delete-data' }
+if ($DryRun) { $arguments += '--dry-run' }
+if ($Yes) { $arguments += '--yes' }
+Invoke-RiskAdmin $pythonExe $arguments

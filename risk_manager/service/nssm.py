@@ -39,20 +39,34 @@ def nssm_candidates() -> list[Path]:
     return candidates
 
 
+def _on_path(name: str) -> Path | None:
+    """`name` in an absolute PATH folder. Not shutil.which: on Windows it tries the current
+    directory first, where anyone who can write there could plant an nssm.exe."""
+    for folder in os.environ.get("PATH", "").split(os.pathsep):
+        if folder and Path(folder).is_absolute():
+            found = shutil.which(name, path=folder)
+            if found is not None and Path(found).is_absolute():
+                return Path(found)
+    return None
+
+
 def find_nssm(explicit: str | os.PathLike[str] | None = None) -> Path:
-    """The nssm.exe to use: the explicit path, $RISK_MANAGER_NSSM, PATH, then the Scripts dir."""
+    """The nssm.exe to use, by absolute path only: the explicit path, $RISK_MANAGER_NSSM,
+    an absolute PATH folder, then the Scripts dir."""
     if explicit is None:
         explicit = os.environ.get(NSSM_ENV) or None
     if explicit is not None:
         path = Path(explicit)
+        if not path.is_absolute():
+            raise NssmNotFoundError(f"give nssm.exe as an absolute path, not {path}")
         if path.is_file():
             return path
         raise NssmNotFoundError(f"nssm.exe not found at {path}")
-    on_path = shutil.which("nssm")
+    on_path = _on_path("nssm")
     if on_path is not None:
-        return Path(on_path)
+        return on_path
     for candidate in nssm_candidates():
-        if candidate.is_file():
+        if candidate.is_absolute() and candidate.is_file():
             return candidate
     raise NssmNotFoundError(NSSM_HOWTO)
 

@@ -50,10 +50,16 @@ def test_install_dry_run_prints_exact_commands(app: typer.Typer) -> None:
 
     assert result.exit_code == 0, result.output
     lines = result.output.splitlines()
-    assert r'C:\t\nssm.exe install RiskManagerDaemon "C:\Program Files\Python' in next(
-        line for line in lines if " install " in line
+    # The nssm.exe given is copied under Program Files; the service runs that copy.
+    assert any(
+        line.endswith(r'copy-nssm C:\t\nssm.exe "C:\Program Files\RiskManager\nssm.exe"')
+        for line in lines
     )
-    assert r'"-m risk_manager run --home \"C:\Risk Home\""' in result.output
+    assert (
+        r'"C:\Program Files\RiskManager\nssm.exe" install RiskManagerDaemon "C:\Program Files\Py'
+        in next(line for line in lines if 'nssm.exe" install ' in line)
+    )
+    assert r'"-I -u -m risk_manager run --home \"C:\Risk Home\""' in result.output
     assert (
         "sc failure RiskManagerDaemon reset= 3600 actions= "
         "restart/10000/restart/30000/restart/60000" in lines
@@ -77,7 +83,7 @@ def test_uninstall_dry_run_lists_deletions_only_when_asked(app: typer.Typer) -> 
     )
 
     assert keep.exit_code == wipe.exit_code == 0
-    assert "nssm.exe remove RiskManagerDaemon confirm" in keep.output
+    assert 'RiskManager\\nssm.exe" remove RiskManagerDaemon confirm' in keep.output
     assert "rmdir" not in keep.output
     assert r"cmd /d /c rmdir /s /q C:\RM\state" in wipe.output
 

@@ -24,8 +24,17 @@ def inputs() -> plan.ServiceInputs:
     return plan.ServiceInputs(home=HOME, python=PYTHON, nssm=NSSM)
 
 
+INSTALLED_NSSM = r"C:\Program Files\RiskManager\nssm.exe"
+
+
 def nssm_settings(steps: list[plan.Step]) -> dict[str, tuple[str, ...]]:
-    return {s.argv[3]: s.argv[4:] for s in steps if s.argv[0] == str(NSSM) and s.argv[1] == "set"}
+    return {
+        s.argv[3]: s.argv[4:] for s in steps if s.argv[0] == INSTALLED_NSSM and s.argv[1] == "set"
+    }
+
+
+def install_step(inputs: plan.ServiceInputs) -> plan.Step:
+    return next(s for s in plan.install_plan(inputs) if s.argv[1:2] == ("install",))
 
 
 # --- quoting -------------------------------------------------------------------------------
@@ -60,20 +69,22 @@ def test_to_cmdline_parses_like_list2cmdline(argv: list[str]) -> None:
 
 
 def test_install_registers_python_module_with_quoted_home(inputs: plan.ServiceInputs) -> None:
-    first = plan.install_plan(inputs)[0]
+    first = install_step(inputs)
 
     assert first.argv == (
-        str(NSSM),
+        INSTALLED_NSSM,
         "install",
         "RiskManagerDaemon",
         str(PYTHON),
-        r'-m risk_manager run --home "C:\Program Files\Risk Home"',
+        r'-I -u -m risk_manager run --home "C:\Program Files\Risk Home"',
     )
     # CreateProcess hands nssm exactly five arguments; nssm stores the last as AppParameters,
     # which python.exe then splits into a home that keeps its space.
     assert parse_cmdline(first.cmdline) == list(first.argv)
     app_argv = parse_cmdline(first.argv[4])
-    assert app_argv == ["-m", "risk_manager", "run", "--home", str(HOME)]
+    # -I: a risk_manager/ planted in the home (the working directory) is never imported.
+    assert app_argv == ["-I", "-u", "-m", "risk_manager", "run", "--home", str(HOME)]
+    assert first.undo == (INSTALLED_NSSM, "remove", "RiskManagerDaemon", "confirm")
 
 
 def test_install_home_with_trailing_backslash_survives_quoting() -> None:
@@ -103,7 +114,7 @@ def test_install_sets_every_nssm_parameter_exactly(inputs: plan.ServiceInputs) -
         "AppStopMethodConsole": ("30000",),
         "AppKillProcessTree": ("1",),
         "AppExit": ("Default", "Exit"),
-        "AppEnvironmentExtra": ("PYTHONUNBUFFERED=1", rf"RISK_MANAGER_HOME={HOME}"),
+        "AppEnvironmentExtra": (rf"RISK_MANAGER_HOME={HOME}",),
     }
 
 
@@ -158,12 +169,12 @@ def test_sddl_gives_users_query_rights_only(inputs: plan.ServiceInputs) -> None:
     assert set(granted) == {"SY", "BA", "IU", "AU", "SU"}
 
 
-def test_icacls_removes_inheritance_and_grants_users_logs_only(
-    inputs: plan.ServiceInputs,
-) -> None:
-    icacls = [s.argv for s in plan.install_plan(inputs) if s.argv[0] == "icacls"]
-
-    assert icacls[0] == (
+def test_home_is_locked_before_the_service_exists(inputs: plan.ServiceInputs) -> None:
+    steps = plan.install_plan(inputs)
+    argvs = [s.argv for s in steps]
+    register = argvs.index(install_step(inputs).argv)
+    owner = ("icacls", str(HOME), "/setowner", "*S-1-5-32-544", "/T", "/C", "/Q")
+    lock = (
         "icacls",
         str(HOME),
         "/inheritance:r",
@@ -171,12 +182,61 @@ def test_icacls_removes_inheritance_and_grants_users_logs_only(
         "*S-1-5-18:(OI)(CI)F",
         "*S-1-5-32-544:(OI)(CI)F",
     )
-    for sub in ("config", "state", "secrets", "logs"):
-        assert ("icacls", str(HOME / sub), "/reset", "/T", "/C", "/Q") in icacls
-    users = [argv for argv in icacls if any(a.startswith(plan.USERS_SID) for a in argv)]
-    assert users == [("icacls", str(HOME / "logs"), "/grant:r", "*S-1-5-32-545:(OI)(CI)RX")]
-    # The Users grant must come after the /reset that would otherwise wipe it.
-    assert icacls.index(users[0]) == len(icacls) - 1
+    reset = ("icacls", str(HOME / "*"), "/reset", "/T", "/C", "/Q")
+    users = ("icacls", str(HOME / "logs"), "/grant:r", "*S-1-5-32-545:(OI)(CI)RX")
+    create = argvs.index(
+        (str(PYTHON), "-I", "-m", "risk_manager.service.prepare", "create", str(HOME),
+         r"C:\Program Files\RiskManager")
+    )  # fmt: skip
+    check = argvs.index(
+        (str(PYTHON), "-I", "-m", "risk_manager.service.prepare", "check", str(HOME))
+    )
+    # Create (refusing links), take ownership, lock, look for links again, own what appeared
+    # in between, reset everything inside, then let Users read the logs — all before nssm.
+    owners = [i for i, argv in enumerate(argvs) if argv == owner]
+    order = [create, owners[0], argvs.index(lock), check, owners[1], argvs.index(reset)]
+    assert order == sorted(order)
+    assert argvs.index(users) == argvs.index(reset) + 1 < register
+    assert not any(
+        a.startswith(plan.USERS_SID) for argv in argvs[:-1] if argv != users for a in argv
+    )
+
+
+def test_failed_lock_restores_the_saved_acls(inputs: plan.ServiceInputs) -> None:
+    steps = plan.install_plan(inputs)
+    backup = r"C:\Program Files\RiskManager\home-acl.txt"
+    save = next(s for s in steps if "/save" in s.argv)
+    assert save.argv == ("icacls", str(HOME), "/save", backup, "/T", "/C", "/Q")
+    restore = ("icacls", r"C:\Program Files", "/restore", backup, "/C", "/Q")
+    assert [s.title for s in steps if s.undo == restore] == [
+        "Home: no inherited access; SYSTEM and Administrators full control",
+        "Everything inside inherits from the home only (explicit grants removed)",
+    ]
+    assert steps.index(save) < min(i for i, s in enumerate(steps) if s.undo == restore)
+
+
+def test_service_runs_the_copy_of_nssm_under_program_files(inputs: plan.ServiceInputs) -> None:
+    steps = plan.install_plan(inputs)
+    copy = next(s for s in steps if "copy-nssm" in s.argv)
+    assert copy.argv[-2:] == (str(NSSM), INSTALLED_NSSM)
+    nssm_steps = [s for s in steps if s.argv[0].lower().endswith("nssm.exe")]
+    assert nssm_steps
+    assert all(s.argv[0] == INSTALLED_NSSM for s in nssm_steps)
+    assert steps.index(copy) < steps.index(nssm_steps[0])
+
+
+def test_safe_mode_entry_is_added_and_removed(inputs: plan.ServiceInputs) -> None:
+    key = r"HKLM\SYSTEM\CurrentControlSet\Control\SafeBoot\Network\RiskManagerDaemon"
+    add = next(s for s in plan.install_plan(inputs) if s.argv[:2] == ("reg", "add"))
+    assert add.argv == ("reg", "add", key, "/ve", "/t", "REG_SZ", "/d", "Service", "/f")
+    assert add.undo == ("reg", "delete", key, "/f")
+    uninstall = [s.argv for s in plan.uninstall_plan(inputs, delete_data=False)]
+    assert ("reg", "delete", key, "/f") in uninstall
+
+
+def test_sddl_has_no_sacl() -> None:
+    assert "S:" not in plan.SDDL
+    assert plan.SDDL.startswith("D:")
 
 
 def test_install_never_runs_a_batch_file(inputs: plan.ServiceInputs) -> None:
@@ -187,17 +247,27 @@ def test_install_never_runs_a_batch_file(inputs: plan.ServiceInputs) -> None:
 
 def test_install_phases_follow_the_brief_order(inputs: plan.ServiceInputs) -> None:
     phases = list(dict.fromkeys(s.phase for s in plan.install_plan(inputs)))
-    assert phases == [plan.PHASE_REGISTER, plan.PHASE_CONFIGURE, plan.PHASE_PERMISSIONS]
+    assert phases == [
+        plan.PHASE_LOCK,
+        plan.PHASE_COPY,
+        plan.PHASE_REGISTER,
+        plan.PHASE_CONFIGURE,
+        plan.PHASE_PERMISSIONS,
+    ]
 
 
 def test_format_plan_prints_titles_and_exact_commands(inputs: plan.ServiceInputs) -> None:
-    text = plan.format_plan(plan.install_plan(inputs)[:2])
+    steps = plan.install_plan(inputs)
+    start = steps.index(install_step(inputs))
+    text = plan.format_plan(steps[start : start + 2])
     assert text.splitlines() == [
-        "REM Register the service (python.exe -m risk_manager run, never a .bat)",
-        r'C:\Tools\nssm.exe install RiskManagerDaemon "C:\Program Files\Python311\python.exe" '
-        r'"-m risk_manager run --home \"C:\Program Files\Risk Home\""',
+        "REM Register the service (python.exe -I -u -m risk_manager run, never a .bat)",
+        r'"C:\Program Files\RiskManager\nssm.exe" install RiskManagerDaemon '
+        r'"C:\Program Files\Python311\python.exe" '
+        r'"-I -u -m risk_manager run --home \"C:\Program Files\Risk Home\""',
         "REM Display name",
-        r'C:\Tools\nssm.exe set RiskManagerDaemon DisplayName "Risk Manager Daemon"',
+        r'"C:\Program Files\RiskManager\nssm.exe" set RiskManagerDaemon DisplayName '
+        r'"Risk Manager Daemon"',
     ]
 
 
@@ -205,6 +275,7 @@ def test_format_plan_prints_titles_and_exact_commands(inputs: plan.ServiceInputs
     ("kwargs", "message"),
     [
         ({"home": PureWindowsPath("relative\\home")}, "absolute"),
+        ({"home": HOME, "python": PureWindowsPath("python.exe")}, "absolute"),
         ({"home": HOME, "service_name": "Risk Manager"}, "one word"),
         ({"home": HOME, "rotate_bytes": 0}, "positive"),
     ],
@@ -220,23 +291,25 @@ def test_inputs_reject_bad_values(kwargs: dict[str, object], message: str) -> No
 def test_uninstall_stops_then_removes_and_keeps_data(inputs: plan.ServiceInputs) -> None:
     steps = plan.uninstall_plan(inputs, delete_data=False)
 
+    key = r"HKLM\SYSTEM\CurrentControlSet\Control\SafeBoot\Network\RiskManagerDaemon"
     assert [s.argv for s in steps] == [
-        (str(NSSM), "stop", "RiskManagerDaemon"),
-        (str(NSSM), "remove", "RiskManagerDaemon", "confirm"),
+        (INSTALLED_NSSM, "stop", "RiskManagerDaemon"),
+        (INSTALLED_NSSM, "remove", "RiskManagerDaemon", "confirm"),
+        ("reg", "delete", key, "/f"),
     ]
-    assert [s.fatal for s in steps] == [False, True]
+    assert [s.fatal for s in steps] == [False, True, False]
 
 
 def test_uninstall_with_delete_data_removes_config_secrets_state(
     inputs: plan.ServiceInputs,
 ) -> None:
-    deleted = [s.argv[-1] for s in plan.uninstall_plan(inputs, delete_data=True)[2:]]
+    deleted = [s.argv[-1] for s in plan.uninstall_plan(inputs, delete_data=True)[3:]]
     assert deleted == [str(HOME / "config"), str(HOME / "secrets"), str(HOME / "state")]
     assert str(HOME / "logs") not in deleted
 
 
 def test_uninstall_asks_config_and_state_separately(inputs: plan.ServiceInputs) -> None:
     steps = plan.uninstall_plan(inputs, False, delete_config=False, delete_state=True)
-    assert [s.argv for s in steps[2:]] == [
+    assert [s.argv for s in steps[3:]] == [
         ("cmd", "/d", "/c", "rmdir", "/s", "/q", str(HOME / "state"))
     ]

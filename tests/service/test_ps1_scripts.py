@@ -1,46 +1,78 @@
-"""deploy/nssm/*.ps1 must apply the same settings as the plan (a drift guard; no pwsh here)."""
+"""deploy/nssm/*.ps1 run the plan through risk-admin, so they cannot drift from it (no pwsh here).
+
+The scripts contain no nssm / sc / icacls command of their own: each builds one command line,
+`python.exe -I -m cli.admin install-daemon|uninstall-daemon OPTIONS`, from an absolute -Python.
+These tests hold every option they pass against the real CLI, and every command the plan runs
+against the scripts (none may appear there).
+"""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path, PureWindowsPath
 
+import pytest
+import typer
+from typer.testing import CliRunner
+
+from cli import service
 from risk_manager.service import plan
 
 NSSM_DIR = Path(__file__).resolve().parents[2] / "deploy" / "nssm"
-INSTALL = (NSSM_DIR / "install.ps1").read_text()
+SCRIPTS = {name: (NSSM_DIR / f"{name}.ps1").read_text() for name in ("install", "uninstall")}
+COMMON = (NSSM_DIR / "common.ps1").read_text()
 
 
-def test_install_script_sets_the_same_nssm_parameters_as_the_plan() -> None:
-    inputs = plan.ServiceInputs(home=PureWindowsPath(r"C:\RM"))
-    for step in plan.install_plan(inputs):
-        if step.argv[1] != "set" or step.argv[3] in {"Description", "AppEnvironmentExtra"}:
-            continue
-        name, *values = step.argv[3:]
-        literal = ", ".join(f"'{v}'" for v in values)
-        dynamic = {"AppDirectory": "$HomeDir", "AppStdout": "$log", "AppStderr": "$log"}
-        rendered = dynamic.get(name, literal.replace("'10485760'", '"$RotateBytes"'))
-        assert f"@('{name}', {rendered})" in INSTALL, name
+@pytest.fixture
+def app() -> typer.Typer:
+    app = typer.Typer()
+    service.register(app)
+    return app
 
 
-def test_install_script_uses_the_plan_recovery_and_rights() -> None:
-    assert "'reset=', '3600', 'actions=', 'restart/10000/restart/30000/restart/60000'" in INSTALL
-    assert "@('failureflag', $ServiceName, '1')" in INSTALL
-    assert f"$full = '{plan.FULL_CONTROL}'" in INSTALL
-    assert f"$query = '{plan.QUERY_ONLY}'" in INSTALL
-    for sid in (plan.SYSTEM_SID, plan.ADMINS_SID, plan.USERS_SID):
-        assert sid in INSTALL
+def passed_options(script: str) -> set[str]:
+    return set(re.findall(r"'(--[a-z-]+)'", script))
 
 
-def test_scripts_require_elevation() -> None:
-    for script in ("install.ps1", "uninstall.ps1"):
-        assert (NSSM_DIR / script).read_text().startswith("#Requires -RunAsAdministrator")
+@pytest.mark.parametrize("name", ["install", "uninstall"])
+def test_script_runs_the_cli_command_with_options_it_has(app: typer.Typer, name: str) -> None:
+    script = SCRIPTS[name]
+    assert script.startswith("#Requires -RunAsAdministrator")
+    assert f"$arguments = @('{name}-daemon'" in script
+    assert "Invoke-RiskAdmin $pythonExe $arguments" in script
+    help_text = CliRunner().invoke(app, [f"{name}-daemon", "--help"], terminal_width=200).output
+    options = passed_options(script)
+    assert "--home" in options
+    assert "--dry-run" in options
+    for option in options:
+        assert option in help_text, option
 
 
-def test_install_script_sddl_equals_the_plan() -> None:
-    dacl = '"D:(A;;$full;;;SY)(A;;$full;;;BA)(A;;$query;;;IU)(A;;$query;;;SU)(A;;$query;;;AU)"'
-    sacl = '"S:(AU;FA;$full;;;WD)"'
-    assert dacl in INSTALL
-    assert sacl in INSTALL
-    rendered = (dacl + sacl).replace('"', "")
-    rendered = rendered.replace("$full", plan.FULL_CONTROL).replace("$query", plan.QUERY_ONLY)
-    assert rendered == plan.SDDL
+def test_cli_is_run_isolated_from_an_absolute_python() -> None:
+    assert "$all = @('-I', '-m', 'cli.admin') + $Arguments" in COMMON
+    for script in SCRIPTS.values():
+        assert "[Parameter(Mandatory = $true)][string]$Python" in script
+        assert "$pythonExe = Resolve-AbsoluteExe $Python 'python.exe'" in script
+        # Never the first python.exe on PATH (possibly the Store alias), never a search.
+        assert "Get-Command" not in script
+    assert "IsPathRooted" in COMMON
+    assert "Get-Command" not in COMMON
+
+
+def code_lines(text: str) -> str:
+    """The script without its comment-based help and comments."""
+    text = re.sub(r"<#.*?#>", "", text, flags=re.DOTALL)
+    return "\n".join(line for line in text.splitlines() if not line.lstrip().startswith("#"))
+
+
+def test_no_plan_command_is_written_out_in_the_scripts() -> None:
+    inputs = plan.ServiceInputs(home=PureWindowsPath(r"C:\RM"), nssm=PureWindowsPath(r"C:\n.exe"))
+    code = "\n".join(code_lines(text) for text in [*SCRIPTS.values(), COMMON]).lower()
+    code = re.sub(r"'[^']*'", "''", code)  # labels such as 'nssm.exe' in error messages
+    programs = {
+        PureWindowsPath(step.argv[0]).name.lower()
+        for step in [*plan.install_plan(inputs), *plan.uninstall_plan(inputs, delete_data=True)]
+    }
+    assert programs == {"python.exe", "icacls", "nssm.exe", "sc", "reg", "cmd"}
+    for program in programs - {"python.exe"}:
+        assert not re.search(rf"\b{re.escape(program)}(\.exe)?\b", code), program
