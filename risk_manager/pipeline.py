@@ -227,6 +227,7 @@ class Pipeline:
                 self.duplicates += 1
                 return
             account.balance = update.balance
+            account.realized_in_balance = account.day.realized_net
             account.can_trade = update.can_trade
             account.last_event_at = update.ts
             self.store.save_account(account)

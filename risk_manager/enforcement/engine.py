@@ -12,19 +12,18 @@ from loguru import logger
 from risk_manager.bus import EventBus
 from risk_manager.clock import Clock
 from risk_manager.config.models import Config
-from risk_manager.domain.contracts import ContractSpec, symbol_root
+from risk_manager.domain.contracts import ContractSpec
 from risk_manager.domain.events import (
     AccountUpdate,
     ConnectionChange,
     Event,
     Fill,
-    Order,
-    OrderStatus,
     OrderUpdate,
 )
 from risk_manager.domain.tradingday import TradingCalendar
 from risk_manager.enforcement import journal
 from risk_manager.enforcement.executor import Batch, Executor
+from risk_manager.enforcement.gate import TradingGate
 from risk_manager.enforcement.lockouts import Lockout, LockoutBook, lockout_view
 from risk_manager.enforcement.planner import plan_steps
 from risk_manager.enforcement.rule_state import RuleStateStore
@@ -53,10 +52,6 @@ _TRIGGER_OF: dict[type, Trigger] = {
 }  # fmt: skip
 
 
-# Lockouts whose rule flattened the account: no exposure may stand while they last.
-_FLATTENING_ENDS = {LockoutEnd.DAILY_RESET, LockoutEnd.NEXT_SESSION, LockoutEnd.NEVER}
-
-
 class RiskEngine:
     """Implements the pipeline's RiskHooks."""
 
@@ -75,7 +70,8 @@ class RiskEngine:
         self.spec_of = spec_of
         self.clock = clock
         self.bus = bus
-        self.lockouts = LockoutBook(store.db)
+        self.lockouts = LockoutBook(store.db, bus.publish)
+        self.gate = TradingGate(self.lockouts)
         self.rule_state = RuleStateStore(store.db)
         self.entry_times: dict[str, list[datetime]] = {}
         self._rules: dict[str, dict[Trigger, list[Rule]]] = {}
@@ -123,22 +119,14 @@ class RiskEngine:
     # -- pipeline hooks ---------------------------------------------------------------------
 
     def on_committed(self, event: Event, account: AccountState, effect: FillEffect | None) -> None:
-        """Inside the event's transaction: gate, evaluate, record lockouts and batches."""
+        """Inside the event's transaction: evaluate, record lockouts, gate, record batches."""
         now = self.clock.now()
-        violations: list[Violation] = []
         trigger: TriggerEvent
         if isinstance(event, Fill):
             if effect is not None and effect.opened:
                 # Kept sorted: rules count entries in time windows by bisection.
                 insort(self.entry_times.setdefault(account.account_id, []), event.ts)
-            if effect is not None and effect.opened:
-                # Only exposure-adding fills are gated: a closing fill (the trader's own, or
-                # one of our flattens) leaves less to enforce, never more.
-                violations += self._gate_fill(event, account, now)
             trigger = FillTrigger(event, effect)
-        elif isinstance(event, OrderUpdate):
-            violations += self._gate_order(event, account, now)
-            trigger = event
         elif isinstance(event, AccountUpdate):
             if event.can_trade:
                 self.lockouts.end_matching(
@@ -146,11 +134,11 @@ class RiskEngine:
                 )
             trigger = event
         else:
-            assert isinstance(event, ConnectionChange), "quotes never reach on_committed"
+            assert isinstance(event, OrderUpdate | ConnectionChange), "quotes never come here"
             trigger = event
-        violations += self._evaluate(account, trigger, now)
+        violations = self._evaluate(account, trigger, now)
         self._flush_state()
-        self._enforce(account, violations, now)
+        self._enforce(account, violations, now, gated=event, effect=effect)
 
     def on_quote(self, symbol: str, accounts: Iterable[AccountState]) -> None:
         """Evaluate quote rules; open a transaction only when something must be recorded."""
@@ -172,11 +160,7 @@ class RiskEngine:
     def on_day_rolled(self, account: AccountState) -> None:
         """Inside the reset transaction: end reset-bound lockouts, tell day-end rules."""
         now = self.clock.now()
-        ended = self.lockouts.end_matching(
-            account.account_id, {LockoutEnd.DAILY_RESET}, "daily reset", now
-        )
-        for lockout in ended:
-            self.bus.publish("lockout_ended", lockout_view(lockout, now))
+        self.lockouts.end_matching(account.account_id, {LockoutEnd.DAILY_RESET}, "daily reset", now)
         self.entry_times[account.account_id] = []
         day_end = DayEndTrigger(account.day.trading_day - timedelta(days=1), account.balance)
         violations = self._evaluate(account, day_end, now)
@@ -184,29 +168,12 @@ class RiskEngine:
         self._enforce(account, violations, now)
 
     def on_reconciled(self, account: AccountState) -> None:
-        """Exposure the broker still holds under a lockout that forbids it: close it now.
+        """Exposure the broker still holds where the gate forbids any: close it now.
 
         Covers positions adopted from the broker and flattens that failed before a restart.
-        Cooldowns and canTrade lockouts only stop new trades, so they are left alone here.
         """
         now = self.clock.now()
-        violations = []
-        for lockout in self.lockouts.active(account.account_id):
-            if lockout.symbol is None and lockout.end in _FLATTENING_ENDS:
-                if account.positions or account.orders:
-                    actions: tuple[Action, ...] = (Action(ActionKind.FLATTEN),)
-                else:
-                    continue
-            else:
-                held = {s for s in account.positions if symbol_root(s) == lockout.symbol}
-                if lockout.symbol is None or not held:
-                    continue
-                actions = tuple(Action(ActionKind.CLOSE, s) for s in sorted(held))
-            violations.append(
-                Violation("lockout", account.account_id,
-                          f"exposure held during lockout by {lockout.rule}: {lockout.reason}",
-                          {"lockout_id": lockout.id}, actions)
-            )  # fmt: skip
+        violations = self.gate.on_standing(account, now)
         if violations:
             with self.store.transaction():
                 self._enforce(account, violations, now)
@@ -226,7 +193,6 @@ class RiskEngine:
         with self.store.transaction():
             for lockout in expired:
                 self.lockouts.end(lockout, "expired", now)
-                self.bus.publish("lockout_ended", lockout_view(lockout, now))
             for account in accounts:
                 rules = self._rules.get(account.account_id, {}).get(Trigger.TICK)
                 if rules:
@@ -278,38 +244,6 @@ class RiskEngine:
 
     # -- internals --------------------------------------------------------------------------
 
-    def _gate_fill(self, fill: Fill, account: AccountState, now: datetime) -> list[Violation]:
-        lockout = self.lockouts.covering(account.account_id, symbol_root(fill.symbol), now)
-        if lockout is None:
-            return []
-        cancel_scope = None if lockout.symbol is None else fill.symbol
-        return [
-            Violation(
-                "lockout", account.account_id,
-                f"fill during lockout by {lockout.rule}: {lockout.reason}",
-                {"lockout_id": lockout.id, "fill": fill.event_id, "symbol": fill.symbol},
-                (Action(ActionKind.CLOSE, fill.symbol), Action(ActionKind.CANCEL, cancel_scope)),
-            )
-        ]  # fmt: skip
-
-    def _gate_order(
-        self, update: OrderUpdate, account: AccountState, now: datetime
-    ) -> list[Violation]:
-        order = update.order
-        if order.status is not OrderStatus.WORKING or _reduces_exposure(order, account):
-            return []  # closing orders (ours or the trader's) and protective stops may stand
-        lockout = self.lockouts.covering(account.account_id, symbol_root(order.symbol), now)
-        if lockout is None:
-            return []
-        return [
-            Violation(
-                "lockout", account.account_id,
-                f"order during lockout by {lockout.rule}: {lockout.reason}",
-                {"lockout_id": lockout.id, "order_id": order.order_id, "symbol": order.symbol},
-                (Action(ActionKind.CANCEL, order.symbol),),
-            )
-        ]  # fmt: skip
-
     def _evaluate(
         self,
         account: AccountState,
@@ -324,7 +258,7 @@ class RiskEngine:
         account_id = account.account_id
         ctx = RuleContext(
             account, now, self.calendar, self.spec_of, self.entry_times.get(account_id, []),
-            list(account.orders.values()), {}, self.lockouts.rules_locked(account_id),
+            list(account.orders.values()),
         )  # fmt: skip
         violations: list[Violation] = []
         for rule in rules:
@@ -344,17 +278,34 @@ class RiskEngine:
             self.rule_state.put(account_id, rule, state)
         self._dirty.clear()
 
-    def _enforce(self, account: AccountState, violations: list[Violation], now: datetime) -> None:
-        """Record lockouts and a pending batch (caller holds the transaction)."""
-        if not violations:
-            return
+    def _enforce(
+        self,
+        account: AccountState,
+        violations: list[Violation],
+        now: datetime,
+        gated: Event | None = None,
+        effect: FillEffect | None = None,
+    ) -> None:
+        """Record lockouts, gate the event, record a pending batch (caller holds the txn).
+
+        The gate runs after this event's own lockouts are recorded, so a fill that starts a
+        lockout is undone by it like any later one.
+        """
         account_id = account.account_id
+        # A breach whose lockout is already in force: the gate covers it, nothing to redo.
+        violations = [v for v in violations if not self.gate.already_enforced(account_id, v)]
         new_lockouts = []
         for violation in violations:
             if violation.lockout is not None:
                 lockout = self.lockouts.add(account_id, violation.rule, violation.lockout, now)
                 if lockout is not None:
                     new_lockouts.append(lockout)
+        if isinstance(gated, Fill):
+            violations += self.gate.on_fill(gated, effect, account, now)
+        elif isinstance(gated, OrderUpdate):
+            violations += self.gate.on_order(gated, account, now)
+        if not violations:
+            return
         steps = plan_steps(violations, account, self.executor.busy(account_id))
         alerts = [v for v in violations if any(a.kind is ActionKind.ALERT for a in v.actions)]
         if not (steps or new_lockouts or alerts):
@@ -385,10 +336,3 @@ class RiskEngine:
             })  # fmt: skip
         for lockout in lockouts:
             self.bus.publish("lockout", lockout_view(lockout, now))
-
-
-def _reduces_exposure(order: Order, account: AccountState) -> bool:
-    position = account.positions.get(order.symbol)
-    if position is None:
-        return False
-    return (position.size > 0) != (order.side > 0) and order.quantity <= abs(position.size)

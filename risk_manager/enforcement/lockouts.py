@@ -1,19 +1,23 @@
 """The lockout book: several lockouts per account, account- or symbol-scoped, durable.
 
-One place answers "is this fill allowed?" (`covering`). Lockouts are released by stamping
-`ended_at` / `end_reason`, never deleted, so their history stays queryable.
+The book is the only place that starts or ends a lockout, and so the only one that announces
+`lockout_ended`. Lockouts are released by stamping `ended_at` / `end_reason`, never deleted, so
+their history stays queryable. What a lockout allows is decided by the gate (`gate.py`).
 """
 
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from loguru import logger
 
-from risk_manager.rules.base import LockoutEnd, LockoutRequest
+from risk_manager.rules.base import LockoutEnd, LockoutRequest, TradingState
+
+Publish = Callable[[str, dict[str, Any]], None]
 
 # Conditions with no clock end count as longer than any timed lockout.
 _OPEN_ENDED = {LockoutEnd.NEVER: 3, LockoutEnd.CONFIG_CHANGE: 2, LockoutEnd.CAN_TRADE: 2}
@@ -30,12 +34,17 @@ class Lockout:
     started_at: datetime
     end: LockoutEnd
     until: datetime | None
+    state: TradingState = TradingState.REDUCING
     ended_at: datetime | None = None
     end_reason: str | None = None
 
     def covers(self, root: str | None) -> bool:
         """Account lockouts cover everything; symbol lockouts only their exact root."""
         return self.symbol is None or self.symbol == root
+
+    def in_force(self, now: datetime) -> bool:
+        """False once a timed lockout's end has passed (the next sweep stamps it)."""
+        return not (self.end in _TIMED and self.until is not None and self.until <= now)
 
     def seconds_remaining(self, now: datetime) -> float | None:
         return None if self.until is None else max(0.0, (self.until - now).total_seconds())
@@ -62,6 +71,7 @@ def lockout_view(lockout: Lockout, now: datetime) -> dict[str, Any]:
         "scope": "account" if lockout.symbol is None else "symbol",
         "symbol": lockout.symbol,
         "reason": lockout.reason,
+        "state": lockout.state.value,
         "started_at": lockout.started_at.isoformat(),
         "ends": lockout.end.value,
         "until": None if lockout.until is None else lockout.until.isoformat(),
@@ -74,30 +84,32 @@ def lockout_view(lockout: Lockout, now: datetime) -> dict[str, Any]:
 class LockoutBook:
     """Active lockouts in memory, every change written through to SQLite."""
 
-    def __init__(self, db: sqlite3.Connection) -> None:
+    def __init__(self, db: sqlite3.Connection, publish: Publish | None = None) -> None:
         self.db = db
+        self._publish = publish
         self._active: dict[str, list[Lockout]] = {}
-        for row in db.execute("SELECT * FROM lockouts WHERE ended_at IS NULL ORDER BY id"):
+        query = (
+            "SELECT id, account_id, rule, symbol, reason, started_at, end_kind, until, state"
+            " FROM lockouts WHERE ended_at IS NULL ORDER BY id"
+        )
+        for row in db.execute(query):
             lockout = Lockout(
                 row[0], row[1], row[2], row[3], row[4], datetime.fromisoformat(row[5]),
                 LockoutEnd(row[6]), None if row[7] is None else datetime.fromisoformat(row[7]),
+                TradingState(row[8]),
             )  # fmt: skip
             self._active.setdefault(lockout.account_id, []).append(lockout)
 
     def active(self, account_id: str) -> list[Lockout]:
         return list(self._active.get(account_id, ()))
 
-    def covering(self, account_id: str, root: str | None, now: datetime) -> Lockout | None:
-        """The lockout that forbids trading `root` now, if any (the one gate)."""
-        for lockout in self._active.get(account_id, ()):
-            if lockout.end in _TIMED and lockout.until is not None and lockout.until <= now:
-                continue  # expired; the next sweep stamps it
-            if lockout.covers(root):
-                return lockout
-        return None
-
-    def rules_locked(self, account_id: str) -> frozenset[str]:
-        return frozenset(lockout.rule for lockout in self._active.get(account_id, ()))
+    def holds(self, account_id: str, rule: str, request: LockoutRequest) -> bool:
+        """True when `rule` already holds a lockout of this scope lasting at least as long."""
+        return any(
+            existing.rule == rule and existing.symbol == request.symbol
+            and existing.outlasts(request)
+            for existing in self._active.get(account_id, ())
+        )  # fmt: skip
 
     def add(
         self, account_id: str, rule: str, request: LockoutRequest, now: datetime
@@ -114,17 +126,17 @@ class LockoutBook:
                 return None
             self.end(existing, "superseded", now)
         cursor = self.db.execute(
-            "INSERT INTO lockouts (account_id, rule, symbol, reason, started_at, end_kind, until)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?)",
+            "INSERT INTO lockouts (account_id, rule, symbol, reason, started_at, end_kind, until,"
+            " state) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
             (
                 account_id, rule, request.symbol, request.reason, now.isoformat(), request.end,
-                None if request.until is None else request.until.isoformat(),
+                None if request.until is None else request.until.isoformat(), request.state,
             ),
         )  # fmt: skip
         assert cursor.lastrowid is not None
         lockout = Lockout(
             cursor.lastrowid, account_id, rule, request.symbol, request.reason, now,
-            request.end, request.until,
+            request.end, request.until, request.state,
         )  # fmt: skip
         self._active.setdefault(account_id, []).append(lockout)
         logger.bind(channel="enforcement", account=account_id).warning(
@@ -145,6 +157,8 @@ class LockoutBook:
         logger.bind(channel="enforcement", account=lockout.account_id).info(
             "Lockout {} by {} ended: {}", lockout.id, lockout.rule, reason
         )
+        if self._publish is not None:
+            self._publish("lockout_ended", lockout_view(lockout, now))
 
     def end_matching(
         self, account_id: str, kinds: set[LockoutEnd], reason: str, now: datetime
@@ -161,5 +175,5 @@ class LockoutBook:
             lockout
             for lockouts in self._active.values()
             for lockout in lockouts
-            if lockout.end in _TIMED and lockout.until is not None and lockout.until <= now
+            if not lockout.in_force(now)
         ]

@@ -34,7 +34,7 @@ class AuthLossGuardRule(Rule):
         account_id = ctx.account.account_id
         alert = (Action(ActionKind.ALERT),)
         if isinstance(event, AccountUpdate):
-            if event.can_trade or self.name in ctx.active_lockouts:
+            if event.can_trade:
                 return []
             reason = "broker reports canTrade = false: trading disabled on this account"
             trigger = {

@@ -54,6 +54,17 @@ class Action:
     side: int | None = None  # PLACE_STOP: +1 buy stop, -1 sell stop
 
 
+class TradingState(StrEnum):
+    """What an account (or one symbol root of it) may do now, most permissive first."""
+
+    ACTIVE = "active"  # trading allowed
+    REDUCING = "reducing"  # only less exposure: new exposure is closed, entry orders cancelled
+    HALTED = "halted"  # no exposure may stand: what it covers is closed and kept flat
+
+
+TRADING_STATE_RANK = {TradingState.ACTIVE: 0, TradingState.REDUCING: 1, TradingState.HALTED: 2}
+
+
 class LockoutEnd(StrEnum):
     """How a lockout ends (SPEC §4)."""
 
@@ -62,7 +73,7 @@ class LockoutEnd(StrEnum):
     NEXT_SESSION = "next_session"  # at `until` = the next allowed session start
     CAN_TRADE = "can_trade"  # when the broker reports canTrade again
     CONFIG_CHANGE = "config_change"  # when the config no longer asks for it
-    NEVER = "never"  # permanent (trailing drawdown with permanent = true)
+    NEVER = "never"  # only an admin ends it (e.g. a permanent trailing drawdown breach)
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,6 +82,7 @@ class LockoutRequest:
     until: datetime | None  # the end instant for TIME / NEXT_SESSION / DAILY_RESET
     reason: str
     symbol: str | None = None  # a symbol root for a symbol-scoped lockout; None = account
+    state: TradingState = TradingState.REDUCING  # what the lockout leaves allowed
 
 
 @dataclass(frozen=True, slots=True)
@@ -145,7 +157,6 @@ class RuleContext:
     entry_times: list[datetime]  # today's entry fills (opening or adding), oldest first
     working_orders: list[Order]
     rule_state: dict[str, Any] = field(default_factory=dict)  # persisted per account and rule
-    active_lockouts: frozenset[str] = frozenset()  # rule names with an active lockout
     state_changed: bool = False  # a stateful rule sets this after changing rule_state
 
 

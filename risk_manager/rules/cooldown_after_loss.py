@@ -22,7 +22,8 @@ from risk_manager.rules.params import CooldownAfterLoss
 class CooldownAfterLossRule(Rule):
     """Trigger: a closing fill loses (net of its fee) at least a tier's `loss`.
 
-    Action: alert and a cooldown lockout of the worst matching tier's `minutes`; no broker action.
+    Action: alert and a cooldown lockout of the worst matching tier's `minutes`; the gate undoes
+    the exposure the losing fill itself opened (a losing reversal leaves nothing open).
     Release: timer (a longer lockout already running is never shortened).
     """
 

@@ -13,6 +13,7 @@ from risk_manager.rules.base import (
     QuoteTrigger,
     Rule,
     RuleContext,
+    TradingState,
     Trigger,
     TriggerEvent,
     Violation,
@@ -39,7 +40,7 @@ class DailyRealizedLossRule(Rule):
 
     def evaluate(self, ctx: RuleContext, event: TriggerEvent) -> list[Violation]:
         """Flatten and lock out once the day's loss reaches the limit."""
-        if not isinstance(event, FillTrigger | QuoteTrigger) or self.name in ctx.active_lockouts:
+        if not isinstance(event, FillTrigger | QuoteTrigger):
             return []
         if not self._gauge(ctx).breached:
             return []
@@ -55,7 +56,8 @@ class DailyRealizedLossRule(Rule):
                 f"reached the -{limit:.2f} limit"
             )
         trigger = {"realized": str(realized), "unrealized": str(unrealized), "limit": str(limit)}
-        lockout = LockoutRequest(LockoutEnd.DAILY_RESET, ctx.calendar.next_reset(ctx.now), reason)
+        until = ctx.calendar.next_reset(ctx.now)
+        lockout = LockoutRequest(LockoutEnd.DAILY_RESET, until, reason, state=TradingState.HALTED)
         actions = (Action(ActionKind.FLATTEN),)
         return [Violation(self.name, ctx.account.account_id, reason, trigger, actions, lockout)]
 

@@ -10,6 +10,7 @@ from risk_manager.rules.base import (
     LockoutRequest,
     Rule,
     RuleContext,
+    TradingState,
     Trigger,
     TriggerEvent,
     Violation,
@@ -30,13 +31,14 @@ class DailyRealizedProfitRule(Rule):
 
     def evaluate(self, ctx: RuleContext, event: TriggerEvent) -> list[Violation]:
         """Flatten and lock out once the day's profit reaches the target."""
-        if not isinstance(event, FillTrigger) or self.name in ctx.active_lockouts:
+        if not isinstance(event, FillTrigger):
             return []
         realized, target = ctx.account.day.realized_net, self.params.target
         if realized < target:
             return []
         reason = f"daily realized profit {realized:.2f} reached the {target:.2f} target"
         trigger = {"realized": str(realized), "target": str(target)}
-        lockout = LockoutRequest(LockoutEnd.DAILY_RESET, ctx.calendar.next_reset(ctx.now), reason)
+        until = ctx.calendar.next_reset(ctx.now)
+        lockout = LockoutRequest(LockoutEnd.DAILY_RESET, until, reason, state=TradingState.HALTED)
         actions = (Action(ActionKind.FLATTEN),)
         return [Violation(self.name, ctx.account.account_id, reason, trigger, actions, lockout)]

@@ -204,7 +204,8 @@ class TrailingDrawdown(RuleParams):
     max_loss: Decimal = Field(gt=0)
     starting_balance: Decimal = Field(gt=0)
     mode: Literal["end_of_day", "intraday"] = "end_of_day"
-    permanent: bool = False
+    # Prop-firm default: a breach ends trading on the account until an admin acts.
+    permanent: bool = True
 
 
 class Profile(BaseModel):

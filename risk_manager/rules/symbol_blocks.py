@@ -13,6 +13,7 @@ from risk_manager.rules.base import (
     Rule,
     RuleContext,
     TickTrigger,
+    TradingState,
     Trigger,
     TriggerEvent,
     Violation,
@@ -56,6 +57,8 @@ class SymbolBlocksRule(Rule):
         held = f" (position {position.size:+d})" if position is not None else ""
         reason = f"{what} in blocked symbol {symbol}{held}: {root} is blocked"
         trigger = {"symbol": symbol, "root": root, "source": what}
-        lockout = LockoutRequest(LockoutEnd.CONFIG_CHANGE, None, f"{root} is blocked", root)
+        lockout = LockoutRequest(
+            LockoutEnd.CONFIG_CHANGE, None, f"{root} is blocked", root, TradingState.HALTED
+        )
         account_id = ctx.account.account_id
         return [Violation(self.name, account_id, reason, trigger, tuple(actions), lockout)]

@@ -6,8 +6,6 @@ from bisect import bisect_right
 from datetime import datetime, timedelta
 
 from risk_manager.rules.base import (
-    Action,
-    ActionKind,
     FillTrigger,
     LockoutEnd,
     LockoutRequest,
@@ -34,7 +32,8 @@ class TradeFrequencyLimitRule(Rule):
     """Trigger: an entry fill takes the count per rolling minute / hour / trading day above its
     limit (counted by fill time).
 
-    Action: close the fill's symbol and start a cooldown lockout (a fill during it is flattened).
+    Action: a cooldown lockout; the gate undoes the exposure the breaching fill opened (and that
+    of any entry during the cooldown).
     Release: timer — `cooldown_seconds` of the window (per-day: the daily reset); the longest
     of the breached windows applies.
     """
@@ -73,5 +72,5 @@ class TradeFrequencyLimitRule(Rule):
         trigger: dict[str, object] = {w: {"entries": c, "limit": n} for w, c, n, *_ in breaches}
         trigger["fill"] = {"symbol": fill.symbol, "ts": fill.ts.isoformat()}
         lockout = LockoutRequest(end, until, f"{reason} (cooldown from {window})")
-        actions = (Action(ActionKind.CLOSE, fill.symbol),)
-        return [Violation(self.name, ctx.account.account_id, reason, trigger, actions, lockout)]
+        # The gate undoes the exposure this fill opened, as it does for every lockout.
+        return [Violation(self.name, ctx.account.account_id, reason, trigger, (), lockout)]

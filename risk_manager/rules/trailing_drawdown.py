@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from decimal import Decimal
+from typing import Any
 
 from risk_manager.domain.events import AccountUpdate
 from risk_manager.domain.money import ZERO, cents
@@ -10,12 +12,14 @@ from risk_manager.rules.base import (
     Action,
     ActionKind,
     DayEndTrigger,
+    FillTrigger,
     LockoutEnd,
     LockoutRequest,
     LossGauge,
     QuoteTrigger,
     Rule,
     RuleContext,
+    TradingState,
     Trigger,
     TriggerEvent,
     Violation,
@@ -28,67 +32,82 @@ def drawdown_floor(high_water: Decimal, max_loss: Decimal, starting_balance: Dec
     return min(high_water - max_loss, starting_balance)
 
 
-class TrailingDrawdownRule(Rule):
-    """Trigger: balance (+ unrealized in `intraday` mode) ≤ floor, where floor = high-water −
-    `max_loss` capped at `starting_balance`; high-water = the highest end-of-day balance (or,
-    intraday, the highest balance + unrealized seen), starting at `starting_balance`.
+@dataclass(frozen=True, slots=True)
+class DrawdownLevel:
+    """Where the floor stands for one account (also read by loss-limit warnings)."""
 
-    Action: flatten the account and cancel all orders, then lock it out.
-    Release: the daily reset, or never with `permanent = true`.
+    start: Decimal  # the starting balance, or the balance the drawdown was restarted from
+    high_water: Decimal
+    floor: Decimal
+
+
+def drawdown_level(params: TrailingDrawdown, state: dict[str, Any]) -> DrawdownLevel:
+    """The floor the rule's persisted state and parameters give."""
+    start = Decimal(state.get("start", params.starting_balance))
+    high_water = Decimal(state.get("high_water", start))
+    return DrawdownLevel(start, high_water, drawdown_floor(high_water, params.max_loss, start))
+
+
+class TrailingDrawdownRule(Rule):
+    """Trigger: the account's value (balance + unrealized PnL) ≤ floor, checked on every quote,
+    fill, balance change and day end in both modes. floor = high-water − `max_loss`, capped at
+    the starting balance; the high-water mark starts at `starting_balance` and rises to the
+    highest end-of-day balance (`end_of_day`) or the highest value seen (`intraday`).
+
+    Action: flatten the account and cancel all orders; a HALTED lockout.
+    Release: `permanent = true` (default, prop-firm): never, only an admin ends it.
+    `permanent = false`: the daily reset, and the drawdown restarts from the balance at that
+    reset (high-water = start = that balance), so the next day has a full `max_loss` again.
     """
 
     name = "trailing_drawdown"
     stateful = True
+    triggers = frozenset({Trigger.ACCOUNT, Trigger.DAY_END, Trigger.QUOTE, Trigger.FILL})
     params: TrailingDrawdown
 
-    def __init__(self, params: TrailingDrawdown) -> None:
-        super().__init__(params)
-        # Quotes move the mark only in intraday mode; end-of-day mode ignores them entirely.
-        kinds = {Trigger.ACCOUNT, Trigger.DAY_END}
-        if params.mode == "intraday":
-            kinds.add(Trigger.QUOTE)
-        self.triggers = frozenset(kinds)
-
     def evaluate(self, ctx: RuleContext, event: TriggerEvent) -> list[Violation]:
-        """Raise the high-water mark, then flatten and lock out at or below the floor."""
-        intraday = self.params.mode == "intraday"
-        if isinstance(event, DayEndTrigger):
-            balance = event.balance
-            equity = balance
-        elif isinstance(event, AccountUpdate | QuoteTrigger):
-            balance = ctx.account.balance
-            equity = balance + cents(ctx.account.unrealized) if intraday else balance
-        else:
+        """Move the high-water mark where the mode says, then flatten at or below the floor."""
+        if not isinstance(event, DayEndTrigger | AccountUpdate | QuoteTrigger | FillTrigger):
             return []
-        high_water = Decimal(ctx.rule_state.get("high_water", self.params.starting_balance))
-        if (isinstance(event, DayEndTrigger) or intraday) and equity > high_water:
-            high_water = equity
-            ctx.rule_state["high_water"] = str(high_water)
+        state = ctx.rule_state
+        if isinstance(event, DayEndTrigger) and state.pop("breached", False):
+            # Non-permanent release: start over from the balance the reset found.
+            state["start"] = state["high_water"] = str(event.balance)
             ctx.state_changed = True
-        floor = drawdown_floor(high_water, self.params.max_loss, self.params.starting_balance)
-        if not self._gauge(equity, floor).breached or self.name in ctx.active_lockouts:
+        equity = cents(ctx.account.equity)
+        level = drawdown_level(self.params, state)
+        if self.params.mode == "intraday":
+            mark = equity
+        else:
+            mark = event.balance if isinstance(event, DayEndTrigger) else level.high_water
+        if mark > level.high_water:
+            state["high_water"] = str(mark)
+            ctx.state_changed = True
+            level = drawdown_level(self.params, state)
+        if not self._gauge(equity, level.floor).breached:
             return []
-        what = "equity" if intraday else "balance"
-        reason = f"{what} {equity:.2f} reached the trailing drawdown floor {floor:.2f}"
+        reason = f"account value {equity:.2f} reached the trailing drawdown floor {level.floor:.2f}"
         trigger = {
-            "balance": str(balance), "equity": str(equity), "high_water": str(high_water),
-            "floor": str(floor), "max_loss": str(self.params.max_loss),
+            "balance": str(ctx.account.balance), "equity": str(equity),
+            "high_water": str(level.high_water), "floor": str(level.floor),
+            "max_loss": str(self.params.max_loss),
         }  # fmt: skip
         if self.params.permanent:
-            lockout = LockoutRequest(LockoutEnd.NEVER, None, reason)
+            lockout = LockoutRequest(LockoutEnd.NEVER, None, reason, state=TradingState.HALTED)
         else:
+            if not state.get("breached"):
+                state["breached"] = True
+                ctx.state_changed = True
             until = ctx.calendar.next_reset(ctx.now)
-            lockout = LockoutRequest(LockoutEnd.DAILY_RESET, until, reason)
+            lockout = LockoutRequest(
+                LockoutEnd.DAILY_RESET, until, reason, state=TradingState.HALTED
+            )
         actions = (Action(ActionKind.FLATTEN),)
         return [Violation(self.name, ctx.account.account_id, reason, trigger, actions, lockout)]
 
     def loss_gauges(self, ctx: RuleContext) -> list[LossGauge]:
-        equity = ctx.account.balance
-        if self.params.mode == "intraday":
-            equity += cents(ctx.account.unrealized)
-        high_water = Decimal(ctx.rule_state.get("high_water", self.params.starting_balance))
-        floor = drawdown_floor(high_water, self.params.max_loss, self.params.starting_balance)
-        return [self._gauge(equity, floor)]
+        level = drawdown_level(self.params, ctx.rule_state)
+        return [self._gauge(cents(ctx.account.equity), level.floor)]
 
     def _gauge(self, equity: Decimal, floor: Decimal) -> LossGauge:
         """The loss budget is `max_loss` above the floor; it is used up when equity ≤ floor."""

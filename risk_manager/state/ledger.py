@@ -61,10 +61,21 @@ class AccountState:
     orders: dict[str, Order] = field(default_factory=dict)
     connected: bool = False
     last_event_at: datetime | None = None
+    # The day's realized PnL that `balance` already includes. Brokers report the balance after
+    # the fill, so a closed trade's PnL is counted from our own books until the balance follows.
+    realized_in_balance: Decimal | None = None
 
     @property
     def unrealized(self) -> Decimal:
         return sum((p.unrealized for p in self.positions.values()), ZERO)
+
+    @property
+    def equity(self) -> Decimal:
+        """Account value: balance + realized PnL not yet in the balance + unrealized PnL."""
+        in_balance = self.day.realized_net if self.realized_in_balance is None else (
+            self.realized_in_balance
+        )  # fmt: skip
+        return self.balance + self.day.realized_net - in_balance + self.unrealized
 
     @property
     def gross_contracts(self) -> int:
@@ -96,6 +107,7 @@ class AccountState:
     def start_day(self, day: date) -> None:
         """Zero the day's PnL and counters; positions carry over."""
         self.day = DayTotals(day)
+        self.realized_in_balance = ZERO
 
     def pnl(self) -> dict[str, Decimal]:
         """The figures the API and the rules read."""

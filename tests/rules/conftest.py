@@ -62,7 +62,6 @@ def make_ctx(
     orders: list[Order] | None = None,
     entry_times: list[datetime] | None = None,
     rule_state: dict[str, Any] | None = None,
-    locked: set[str] | None = None,
 ) -> RuleContext:
     """A RuleContext over an account holding `positions`."""
     day = DayTotals(date(2026, 3, 10), realized_gross=D(realized), fees=D(fees))
@@ -70,7 +69,7 @@ def make_ctx(
     account.positions = {p.symbol: p for p in positions}
     return RuleContext(
         account, now, CALENDAR, lookup, entry_times or [], orders or [],
-        rule_state if rule_state is not None else {}, frozenset(locked or ()),
+        rule_state if rule_state is not None else {},
     )  # fmt: skip
 
 

@@ -22,12 +22,17 @@ from risk_manager.rules.base import (
     LockoutEnd,
     QuoteTrigger,
     RuleContext,
+    TradingState,
     Trigger,
     Violation,
 )
 from risk_manager.rules.params import AuthLossGuard, SymbolBlocks, TrailingDrawdown
 from risk_manager.rules.symbol_blocks import SymbolBlocksRule
-from risk_manager.rules.trailing_drawdown import TrailingDrawdownRule, drawdown_floor
+from risk_manager.rules.trailing_drawdown import (
+    TrailingDrawdownRule,
+    drawdown_floor,
+    drawdown_level,
+)
 from tests.rules.conftest import ACCOUNT, NOW, D, book, make_ctx, position
 
 GUARD = AuthLossGuardRule(AuthLossGuard())
@@ -46,10 +51,8 @@ def test_can_trade_false_then_critical_alert_and_open_ended_lockout() -> None:
     assert violation.lockout.until is None
 
 
-def test_can_trade_true_or_already_locked_then_quiet() -> None:
+def test_can_trade_true_then_quiet() -> None:
     assert GUARD.evaluate(make_ctx(), update("50000")) == []
-    locked = make_ctx(locked={GUARD.name})
-    assert GUARD.evaluate(locked, update("50000", can_trade=False)) == []
 
 
 def test_connection_lost_then_alert_only_never_flatten() -> None:
@@ -109,22 +112,56 @@ def test_floor_trails_end_of_day_highs_but_stops_at_starting_balance() -> None:
     assert drawdown_floor(D("60000"), D("2000"), D("50000")) == D("50000")
 
 
-def test_end_of_day_mode_raises_mark_only_at_day_end() -> None:
+def test_end_of_day_mode_moves_floor_only_at_day_end_but_checks_value_always() -> None:
     rule = drawdown()
-    assert rule.triggers == frozenset({Trigger.ACCOUNT, Trigger.DAY_END})
-    ctx = make_ctx()
-    assert rule.evaluate(ctx, update("51000")) == []
-    assert ctx.rule_state == {}
+    assert rule.triggers >= {Trigger.QUOTE, Trigger.FILL, Trigger.ACCOUNT, Trigger.DAY_END}
+    held = position("ESH6", 1, "5000", price="5020")  # +1000.00 open
+    ctx = make_ctx(held, balance="51000")
+    assert rule.evaluate(ctx, QuoteTrigger("ESH6", D("5020"))) == []
+    assert ctx.rule_state == {}  # intraday highs do not move an end-of-day floor
     assert day_end(ctx, "51500") == []
-    assert ctx.rule_state == {"high_water": "51500"}
-    ctx.account.balance = D("49500.01")
-    assert rule.evaluate(ctx, update("49500.01")) == []
-    ctx.account.balance = D("49500")
-    (violation,) = rule.evaluate(ctx, update("49500"))
+    assert ctx.rule_state == {"high_water": "51500"}  # floor 49500
+    ctx.account.balance = D("50000")
+    held.mark(D("4990.25"))  # -487.50 open: value 49512.50
+    assert rule.evaluate(ctx, QuoteTrigger("ESH6", D("4990.25"))) == []
+    held.mark(D("4990"))  # -500.00 open: value 49500.00 = floor (an open loss counts)
+    (violation,) = rule.evaluate(ctx, QuoteTrigger("ESH6", D("4990")))
     assert violation.actions == (Action(ActionKind.FLATTEN),)
     assert violation.trigger["floor"] == "49500"
+    assert violation.trigger["equity"] == "49500.00"
+    assert violation.lockout is not None
+    assert violation.lockout.end is LockoutEnd.NEVER  # the prop-firm default
+    assert violation.lockout.state is TradingState.HALTED
+
+
+def test_non_permanent_breach_restarts_from_the_reset_balance() -> None:
+    rule = drawdown(permanent=False)
+    ctx = make_ctx(balance="48000")
+    (violation,) = rule.evaluate(ctx, update("48000"))  # floor 48000 reached
     assert violation.lockout is not None
     assert violation.lockout.end is LockoutEnd.DAILY_RESET
+    assert ctx.rule_state["breached"] is True
+    # The reset finds 47990: the new floor is 47990 - 2000 = 45990, not the old 48000.
+    assert rule.evaluate(ctx, DayEndTrigger(date(2026, 3, 9), D("47990"))) == []
+    assert ctx.rule_state == {"start": "47990", "high_water": "47990"}
+    assert drawdown_level(rule.params, ctx.rule_state).floor == D("45990")
+    ctx.account.balance = D("45990.01")
+    assert rule.evaluate(ctx, update("45990.01")) == []
+    ctx.account.balance = D("45990")
+    (again,) = rule.evaluate(ctx, update("45990"))
+    assert again.trigger["floor"] == "45990"
+
+
+def test_value_counts_a_closed_trade_before_the_broker_balance_follows() -> None:
+    # A winning close books +600 before the balance update: the value must not dip by 600.
+    rule = drawdown(mode="intraday", max_loss=D("500"))
+    ctx = make_ctx(position("MNQH6", 1, "21000", price="21300"), balance="50000")
+    ctx.account.realized_in_balance = D(0)  # the broker's last balance had no PnL of today
+    assert rule.evaluate(ctx, QuoteTrigger("MNQH6", D("21300"))) == []
+    assert ctx.rule_state == {"high_water": "50600.00"}  # floor 50000 (capped at the start)
+    trigger = book(ctx, "MNQH6", -1, "21300")
+    assert ctx.account.equity == D("50600")
+    assert rule.evaluate(ctx, trigger) == []
 
 
 def test_floor_capped_at_starting_balance_after_big_days() -> None:
@@ -147,12 +184,7 @@ def test_intraday_mode_tracks_equity_on_quotes() -> None:
     held.mark(D("4980"))  # -1000.00: equity 49000 = floor
     (violation,) = rule.evaluate(ctx, QuoteTrigger("ESH6", D("4980")))
     assert violation.trigger["equity"] == "49000.00"
-    assert "equity 49000.00 reached the trailing drawdown floor 49000.00" in violation.reason
-
-
-def test_already_locked_then_quiet_on_quotes() -> None:
-    ctx = make_ctx(balance="40000", locked={"trailing_drawdown"})
-    assert drawdown(mode="intraday").evaluate(ctx, QuoteTrigger("ESH6", D("5000"))) == []
+    assert "value 49000.00 reached the trailing drawdown floor 49000.00" in violation.reason
 
 
 def test_state_survives_json_round_trip() -> None:

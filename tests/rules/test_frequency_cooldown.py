@@ -18,7 +18,7 @@ def test_entries_at_minute_limit_then_quiet_and_one_more_cools_down() -> None:
     ctx = make_ctx(entry_times=[NOW - timedelta(seconds=30)])
     assert rule.evaluate(ctx, book(ctx, "MNQH6", 1, "21000")) == []
     (violation,) = rule.evaluate(ctx, book(ctx, "MNQH6", 1, "21000"))
-    assert violation.actions == (Action(ActionKind.CLOSE, "MNQH6"),)
+    assert violation.actions == ()  # the gate undoes the fill's exposure
     assert violation.lockout is not None
     assert violation.lockout.end is LockoutEnd.TIME
     assert violation.lockout.until == NOW + timedelta(seconds=60)

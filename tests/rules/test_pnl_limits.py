@@ -57,12 +57,6 @@ def test_realized_loss_with_unrealized_on_quote() -> None:
     assert violation.trigger == {"realized": "-60", "unrealized": "-40.00", "limit": "100"}
 
 
-def test_realized_loss_already_locked_then_not_raised_again() -> None:
-    ctx = make_ctx(position("MNQH6", 2, "21000", price="20900"), realized="-500",
-                   locked={"daily_realized_loss"})  # fmt: skip
-    assert loss_rule(unrealized=True).evaluate(ctx, QuoteTrigger("MNQH6", D("20900"))) == []
-
-
 def test_realized_loss_without_unrealized_ignores_quotes() -> None:
     assert loss_rule().triggers == frozenset({Trigger.FILL})
 

@@ -6,7 +6,7 @@ from datetime import UTC, date, datetime, time
 
 import pytest
 
-from risk_manager.rules.base import Action, ActionKind, LockoutEnd, TickTrigger
+from risk_manager.rules.base import Action, ActionKind, LockoutEnd, TickTrigger, TradingState
 from risk_manager.rules.params import SessionBlockOutside, SessionWindow
 from risk_manager.rules.session_block_outside import SessionBlockOutsideRule
 from risk_manager.rules.sessions import SessionSchedule
@@ -94,16 +94,53 @@ def test_override_replaces_windows_for_its_root_only() -> None:
 RULE = SessionBlockOutsideRule(SessionBlockOutside(windows=(RTH,)))
 
 
-def test_entry_outside_then_closes_cancels_and_locks_until_next_start() -> None:
+def test_entry_outside_then_account_locked_until_next_start() -> None:
     ctx = make_ctx(now=chicago(2026, 3, 10, 15, 30))
     (violation,) = RULE.evaluate(ctx, book(ctx, "MESH6", 1, "5000", ts=ctx.now))
-    assert violation.actions == (
-        Action(ActionKind.CLOSE, "MESH6"),
-        Action(ActionKind.CANCEL, "MESH6"),
-    )
+    assert violation.actions == ()  # the gate undoes the entry under the new lockout
     assert violation.lockout is not None
     assert violation.lockout.end is LockoutEnd.NEXT_SESSION
+    assert violation.lockout.symbol is None
+    assert violation.lockout.state is TradingState.REDUCING
     assert violation.lockout.until == chicago(2026, 3, 11, 8, 30)
+
+
+EVENING = SessionWindow(start=time(8, 30), end=time(16, 30))
+WITH_OVERRIDE = SessionBlockOutsideRule(
+    SessionBlockOutside(windows=(RTH,), overrides={"CL": (EVENING,)})
+)
+
+
+def test_override_breach_locks_only_that_root_until_its_own_next_start() -> None:
+    ctx = make_ctx(now=chicago(2026, 3, 10, 16, 45))  # after CL's 16:30 close
+    (violation,) = WITH_OVERRIDE.evaluate(ctx, book(ctx, "CLJ6", 1, "70", ts=ctx.now))
+    assert violation.lockout is not None
+    assert violation.lockout.symbol == "CL"
+    assert violation.lockout.until == chicago(2026, 3, 11, 8, 30)
+    assert "CL's own sessions" in violation.reason
+
+
+def test_override_root_inside_its_window_is_allowed_while_account_window_is_shut() -> None:
+    ctx = make_ctx(now=chicago(2026, 3, 10, 16, 0))  # RTH closed at 15:00, CL open to 16:30
+    assert WITH_OVERRIDE.evaluate(ctx, book(ctx, "CLJ6", 1, "70", ts=ctx.now)) == []
+    (violation,) = WITH_OVERRIDE.evaluate(ctx, book(ctx, "ESH6", 1, "5000", ts=ctx.now))
+    assert violation.lockout is not None
+    assert violation.lockout.symbol is None  # the account-wide windows were broken
+
+
+def test_session_end_closes_only_positions_outside_their_own_windows() -> None:
+    held = (position("ESH6", 1, "5000"), position("CLJ6", -2, "70"))
+    ctx = make_ctx(*held, now=chicago(2026, 3, 10, 15, 0))
+    (violation,) = WITH_OVERRIDE.evaluate(ctx, TickTrigger())
+    assert violation.actions == (Action(ActionKind.CLOSE, "ESH6"),)  # CL stays: inside
+    assert violation.lockout is not None
+    assert violation.lockout.symbol is None
+    ctx.now = chicago(2026, 3, 10, 16, 30)
+    ctx.account.positions.pop("ESH6")
+    (violation,) = WITH_OVERRIDE.evaluate(ctx, TickTrigger())
+    assert violation.actions == (Action(ActionKind.CLOSE, "CLJ6"),)
+    assert violation.lockout is not None
+    assert violation.lockout.symbol == "CL"
 
 
 def test_entry_inside_then_quiet_and_exit_outside_is_allowed() -> None:
@@ -113,18 +150,16 @@ def test_entry_inside_then_quiet_and_exit_outside_is_allowed() -> None:
     assert RULE.evaluate(ctx, book(ctx, "MESH6", -1, "5000", ts=ctx.now)) == []
 
 
-def test_session_end_with_positions_then_flattens() -> None:
+def test_session_end_with_positions_then_closes_them() -> None:
     ctx = make_ctx(position("ESH6", 1, "5000"), now=chicago(2026, 3, 13, 15, 0))
     (violation,) = RULE.evaluate(ctx, TickTrigger())
-    assert violation.actions == (Action(ActionKind.FLATTEN),)
+    assert violation.actions == (Action(ActionKind.CLOSE, "ESH6"),)
     assert violation.lockout is not None
     assert violation.lockout.until == chicago(2026, 3, 16, 8, 30)  # Monday
 
 
-def test_session_end_when_flat_locked_or_disabled_then_quiet() -> None:
+def test_session_end_when_flat_or_disabled_then_quiet() -> None:
     after = chicago(2026, 3, 10, 15, 1)
     assert RULE.evaluate(make_ctx(now=after), TickTrigger()) == []
-    locked = make_ctx(position("ESH6", 1, "5000"), now=after, locked={RULE.name})
-    assert RULE.evaluate(locked, TickTrigger()) == []
     keep = SessionBlockOutsideRule(SessionBlockOutside(windows=(RTH,), flatten_at_end=False))
     assert keep.evaluate(make_ctx(position("ESH6", 1, "5000"), now=after), TickTrigger()) == []

@@ -33,6 +33,7 @@ def status(runtime: RuntimeDep) -> dict[str, Any]:
             "positions": len(account.positions),
             "contracts": account.gross_contracts,
             "lockout": runtime.is_locked(account.account_id),
+            **runtime.engine.gate.view(account, now),
             **pnl_view(account),
         }
         for account in pipeline.accounts.values()
@@ -59,6 +60,7 @@ def status(runtime: RuntimeDep) -> dict[str, Any]:
 
 @router.get("/accounts", summary="Configured accounts")
 def accounts(runtime: RuntimeDep) -> dict[str, Any]:
+    now = runtime.clock.now()
     return ok(
         [
             {
@@ -68,6 +70,7 @@ def accounts(runtime: RuntimeDep) -> dict[str, Any]:
                 "balance": float(account.balance),
                 "can_trade": account.can_trade,
                 "connected": account.connected,
+                **runtime.engine.gate.view(account, now),
             }
             for account in runtime.pipeline.accounts.values()
         ]

@@ -22,6 +22,7 @@ def lockouts(account: AccountDep, runtime: RuntimeDep) -> dict[str, Any]:
         {
             "account_id": account.account_id,
             "locked": bool(active),
+            **runtime.engine.gate.view(account, now),
             "lockouts": [lockout_view(lockout, now) for lockout in active],
         }
     )

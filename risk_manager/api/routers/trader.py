@@ -70,6 +70,7 @@ def hello(runtime: Runtime) -> dict[str, Any]:
                 "positions": len(account.positions),
                 "contracts": account.gross_contracts,
                 "lockout": bool(active),
+                **runtime.engine.gate.view(account, now),
                 "lockouts": [lockout_view(lockout, now) for lockout in active],
                 **pnl_view(account),
             }
