@@ -277,8 +277,6 @@ class AdminOps:
             )
         ended = runtime.engine.admin_unlock(account_id, lockout_id)
         now = runtime.clock.now()
-        for lockout in ended:
-            runtime.bus.publish("lockout_ended", lockout_view(lockout, now))
         return {
             "account_id": account_id,
             "ended": [lockout_view(lockout, now) for lockout in ended],
