@@ -17,7 +17,7 @@ from risk_manager.bus import EventBus
 from risk_manager.clock import Clock
 from risk_manager.config import parse_config
 from risk_manager.config.models import Config
-from risk_manager.domain.events import Fill, Quote, Side
+from risk_manager.domain.events import Event, Fill, OrderUpdate, Quote, Side
 from risk_manager.domain.money import ZERO
 from risk_manager.enforcement.engine import RiskEngine
 from risk_manager.enforcement.executor import Executor
@@ -100,8 +100,16 @@ async def build(config: Config, sink: EventSink | None = None) -> Harness:
             account = AccountState(account_id, account_id, Decimal(50000), True, DayTotals(today))
             store.save_account(account)
             pipeline.add_account(account)
-    # By default the benchmark feeds the pipeline directly and ignores the simulator's events.
-    await broker.connect(sink or (lambda _event: None))
+
+    def deliver(event: Event) -> None:
+        # The executor waits on its own closes' order updates, as in the daemon; the rest of
+        # the stream goes to `sink` (by default the benchmark feeds the pipeline directly).
+        if isinstance(event, OrderUpdate):
+            executor.observe(event.order)
+        if sink is not None:
+            sink(event)
+
+    await broker.connect(deliver)
     return Harness(config, store, pipeline, broker, engine, executor)
 
 

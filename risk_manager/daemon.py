@@ -30,7 +30,7 @@ from risk_manager.brokers.base import BrokerError
 from risk_manager.bus import EventBus
 from risk_manager.clock import Clock
 from risk_manager.config import Config, ConfigError, load_config
-from risk_manager.domain.events import ConnectionChange
+from risk_manager.domain.events import ConnectionChange, OrderUpdate
 from risk_manager.domain.money import ZERO
 from risk_manager.enforcement.engine import RiskEngine
 from risk_manager.enforcement.executor import Batch, Executor
@@ -251,7 +251,7 @@ class Daemon:
         bus = EventBus()
         calendar = config.trading_day.calendar()
         pipeline = Pipeline(store, calendar, broker.contract_spec, bus)
-        executor = Executor(broker, store, clock, bus)
+        executor = Executor(broker, store, clock, bus, ledger=pipeline.signed_positions)
         engine = RiskEngine(store, executor, calendar, broker.contract_spec, clock, bus)
         engine.configure(config)
         pipeline.hooks = engine
@@ -341,6 +341,8 @@ class Daemon:
             event = await queue.get()
             try:
                 was_connected = pipeline.connected
+                if isinstance(event, OrderUpdate):
+                    runtime.executor.observe(event.order)  # it waits on its own orders
                 handle(event)
                 if isinstance(event, ConnectionChange) and event.connected and not was_connected:
                     # Fills may have happened while the link was down: catch up before the

@@ -76,6 +76,11 @@ class Pipeline:
 
     # -- set-up ---------------------------------------------------------------------------
 
+    def signed_positions(self, account_id: str) -> dict[str, int]:
+        """The account's positions as the event stream built them: symbol -> signed size."""
+        account = self.accounts.get(account_id)
+        return {} if account is None else {s: p.size for s, p in account.positions.items()}
+
     def add_account(self, account: AccountState) -> None:
         self.accounts[account.account_id] = account
         for symbol in account.positions:

@@ -1,8 +1,9 @@
 """Carry out enforcement batches at the broker: per account one at a time, accounts in parallel.
 
-Every step checks the broker first and acts only on what is still there, so a batch re-run
-after a crash completes the work instead of repeating it. Failures retry with backoff and
-escalate as critical after the last attempt.
+Every step checks the broker first and acts only on what is still there, and remembers the
+closing orders it sent until their outcome is known (see `steps`), so a batch re-run after a
+failure or a crash completes the work instead of repeating it. Failures retry with backoff and
+escalate as critical after the last attempt; what is still owed is then retried at a slow pace.
 """
 
 from __future__ import annotations
@@ -14,25 +15,18 @@ from typing import Any
 
 from loguru import logger
 
-from risk_manager.brokers.base import Broker, BrokerError, BrokerResult
+from risk_manager.brokers.base import Broker, BrokerAuthFailed, BrokerError, OrderRejected
 from risk_manager.bus import EventBus
 from risk_manager.clock import Clock
-from risk_manager.domain.events import OrderType, Side
+from risk_manager.domain.events import Order
 from risk_manager.enforcement import journal
+from risk_manager.enforcement.inflight import OrderBook
 from risk_manager.enforcement.planner import Step
+from risk_manager.enforcement.steps import Ledger, StepFailed, StepRunner, Timing
 from risk_manager.rules.base import ActionKind
 from risk_manager.state.store import Store
 
-RETRY_DELAYS = (0.05, 0.2, 0.5)  # three retries after the first attempt
-FLATTEN_ROUNDS = 5  # new fills can land mid-flatten; go round until the broker says flat
-# A batch that still fails is escalated, then tried again at a slower pace for as long as it
-# takes: exposure owed to a breach must not stay open because the broker hiccupped.
-SLOW_RETRY_SECONDS = (5.0, 15.0, 30.0, 60.0)
 OWED = frozenset({ActionKind.FLATTEN, ActionKind.CLOSE, ActionKind.REDUCE, ActionKind.CANCEL})
-
-
-class StepFailed(Exception):
-    """The broker did not reach the state the step asked for."""
 
 
 @dataclass
@@ -51,16 +45,31 @@ class Executor:
     """Owns one worker task per account with work queued."""
 
     def __init__(
-        self, broker: Broker, store: Store, clock: Clock, bus: EventBus | None = None
+        self,
+        broker: Broker,
+        store: Store,
+        clock: Clock,
+        bus: EventBus | None = None,
+        timing: Timing | None = None,
+        ledger: Ledger | None = None,
     ) -> None:
         self.broker = broker
+        self.ledger = ledger
         self.store = store
         self.clock = clock
         self.bus = bus or EventBus()
+        self.timing = timing or Timing()
         self.failures = 0
+        self.orders = OrderBook()
+        # Accounts whose broker login was refused: no step is attempted until it works again.
+        self.auth_halted: dict[str, str] = {}
         self._queues: dict[str, asyncio.Queue[Batch]] = {}
         self._workers: dict[str, asyncio.Task[None]] = {}
         self._busy: dict[str, set[tuple[ActionKind, str | None]]] = {}
+
+    def observe(self, order: Order) -> None:
+        """An order update from the broker's stream (the executor waits on its own orders)."""
+        self.orders.observe(order)
 
     def busy(self, account_id: str) -> set[tuple[ActionKind, str | None]]:
         """Step keys queued or running for the account (the planner skips these)."""
@@ -97,9 +106,18 @@ class Executor:
 
     async def _run(self, batch: Batch) -> None:
         failed: list[tuple[Step, str]] = []
-        for step in batch.steps:
+        if await self._login_refused(batch.account_id):
+            failed = [(step, self.auth_halted[batch.account_id]) for step in batch.steps]
+        runner = StepRunner(self.broker, batch.account_id, self.orders, self.clock, self.timing,
+                            lambda step, response: self._sent(batch, step, response),
+                            self.ledger or (lambda _account: {}))  # fmt: skip
+        for step in batch.steps if not failed else ():
             try:
-                await self._with_retries(batch, step)
+                await self._with_retries(runner, step)
+            except BrokerAuthFailed as error:
+                self.auth_halted[batch.account_id] = f"broker login refused: {error}"
+                failed += [(s, self.auth_halted[batch.account_id]) for s in batch.steps]
+                break
             except (StepFailed, BrokerError) as error:
                 failed.append((step, f"{step.kind.name.lower()} {step.symbol or ''}: {error}"))
         log = logger.bind(channel="enforcement", account=batch.account_id)
@@ -109,13 +127,14 @@ class Executor:
             log.info("Enforcement batch {} done: {}", batch.batch_id, outcome)
             return
         self.failures += 1
-        outcome = "; ".join(reason for _, reason in failed)
+        outcome = "; ".join(dict.fromkeys(reason for _, reason in failed))
         owed = [step for step, _ in failed if step.kind in OWED]
         if not owed:
             self._close(batch, "failed", outcome)
             log.critical("Enforcement batch {} FAILED: {}", batch.batch_id, outcome)
             return
-        delay = SLOW_RETRY_SECONDS[min(batch.attempt, len(SLOW_RETRY_SECONDS) - 1)]
+        slow = self.timing.slow_retry_s
+        delay = slow[min(batch.attempt, len(slow) - 1)]
         # Still owed: stays 'pending' in the store, so a restart resumes it too.
         self._close(batch, "pending", f"retrying in {delay:.0f} s after: {outcome}")
         log.critical("Enforcement batch {} FAILED (attempt {}): {}; retrying in {:.0f} s",
@@ -127,6 +146,21 @@ class Executor:
             step.key for step in batch.steps if step not in owed
         )
         asyncio.get_running_loop().call_later(delay, self._requeue, retry)
+
+    async def _login_refused(self, account_id: str) -> bool:
+        """While an account's login is refused, probe it instead of sending anything."""
+        if account_id not in self.auth_halted:
+            return False
+        try:
+            await self.broker.account_info(account_id)
+        except BrokerAuthFailed as error:
+            self.auth_halted[account_id] = f"broker login refused: {error}"
+            return True
+        except BrokerError:
+            pass  # reachable again or not, the steps find out
+        logger.bind(account=account_id).warning("Broker login works again; enforcing")
+        del self.auth_halted[account_id]
+        return False
 
     def _requeue(self, batch: Batch) -> None:
         queue = self._queues[batch.account_id]
@@ -153,100 +187,28 @@ class Executor:
             "outcome": outcome, "attempt": batch.attempt + 1, "latency_ms": latency_ms,
         })  # fmt: skip
 
-    async def _with_retries(self, batch: Batch, step: Step) -> None:
-        for attempt, delay in enumerate((*RETRY_DELAYS, None)):
+    async def _with_retries(self, runner: StepRunner, step: Step) -> None:
+        """Fast retries for what may pass on a second try; a refusal or lost login is final."""
+        delays = self.timing.retry_delays
+        for attempt, delay in enumerate((*delays, None)):
             try:
-                await self._execute(batch, step)
+                await runner.run(step)
                 return
+            except (OrderRejected, BrokerAuthFailed):
+                raise
             except (StepFailed, BrokerError) as error:
                 if delay is None:
                     raise
-                logger.bind(channel="enforcement", account=batch.account_id).warning(
+                logger.bind(channel="enforcement", account=runner.account_id).warning(
                     "Step {} attempt {} failed ({}); retrying in {} s",
                     step.to_json(), attempt + 1, error, delay,
                 )  # fmt: skip
                 await asyncio.sleep(delay)
 
-    def _sent(self, batch: Batch, step: Step, result: BrokerResult) -> BrokerResult:
+    def _sent(self, batch: Batch, step: Step, response: dict[str, object]) -> None:
         if batch.first_action_at is None:
             batch.first_action_at = time.perf_counter()
-        batch.responses.append({"step": step.to_json(), **result.journal()})
-        return result
-
-    async def _position(self, account_id: str, symbol: str) -> int:
-        for position in await self.broker.open_positions(account_id):
-            if position.symbol == symbol:
-                return position.size
-        return 0
-
-    async def _cancel_orders(self, batch: Batch, step: Step, symbol: str | None) -> None:
-        account = batch.account_id
-        for order in await self.broker.open_orders(account):
-            if symbol is None or order.symbol == symbol:
-                self._sent(batch, step, await self.broker.cancel_order(account, order.order_id))
-        left = [o for o in await self.broker.open_orders(account) if symbol in (None, o.symbol)]
-        if left:
-            raise StepFailed(f"{len(left)} order(s) still working")
-
-    async def _execute(self, batch: Batch, step: Step) -> None:
-        account, broker = batch.account_id, self.broker
-        if step.kind is ActionKind.FLATTEN:
-            for _ in range(FLATTEN_ROUNDS):
-                await self._cancel_orders(batch, step, None)
-                positions = [p for p in await broker.open_positions(account) if p.size]
-                if not positions:
-                    return
-                for position in positions:
-                    self._sent(batch, step, await broker.close_position(account, position.symbol))
-            raise StepFailed("still not flat after repeated closes")
-        if step.kind is ActionKind.CLOSE:
-            assert step.symbol is not None
-            await self._cancel_orders(batch, step, step.symbol)
-            for _ in range(FLATTEN_ROUNDS):
-                if not await self._position(account, step.symbol):
-                    return
-                self._sent(batch, step, await broker.close_position(account, step.symbol))
-            raise StepFailed("position still open after repeated closes")
-        if step.kind is ActionKind.REDUCE:
-            assert step.symbol is not None
-            assert step.target is not None
-            size = abs(await self._position(account, step.symbol))
-            if size > step.target:
-                excess = size - step.target
-                self._sent(batch, step, await broker.partial_close(account, step.symbol, excess))
-                if abs(await self._position(account, step.symbol)) > step.target:
-                    raise StepFailed(f"still above {step.target} contracts")
-            return
-        if step.kind is ActionKind.CANCEL:
-            await self._cancel_orders(batch, step, step.symbol)
-            return
-        if step.kind is ActionKind.PLACE_STOP:
-            await self._place_stop(batch, step)
-            return
-        if step.kind is ActionKind.MOVE_STOP:
-            assert step.order_id is not None
-            orders = {o.order_id: o for o in await broker.open_orders(account)}
-            order = orders.get(step.order_id)
-            if order is None or order.stop_price == step.price:
-                return  # filled or cancelled meanwhile, or already moved
-            result = await broker.modify_order(account, step.order_id, stop_price=step.price)
-            if not self._sent(batch, step, result).ok:
-                raise StepFailed(result.error or "refused by the broker")
-
-    async def _place_stop(self, batch: Batch, step: Step) -> None:
-        assert step.symbol is not None
-        assert step.side is not None
-        assert step.quantity is not None
-        side = Side(step.side)
-        for order in await self.broker.open_orders(batch.account_id):
-            if order.symbol == step.symbol and order.type.is_protective and order.side == side:
-                return  # a stop is already there (placed before a crash, or by the trader)
-        result = await self.broker.place_order(
-            batch.account_id, step.symbol, side, step.quantity, OrderType.STOP,
-            stop_price=step.price,
-        )  # fmt: skip
-        if not self._sent(batch, step, result).ok:
-            raise StepFailed(result.error or "refused by the broker")
+        batch.responses.append({"step": step.to_json(), **response})
 
 
 def _summary(batch: Batch) -> str:

@@ -7,31 +7,34 @@ import json
 from decimal import Decimal
 from pathlib import Path
 
-import pytest
-
 from risk_manager.brokers.simulated.adapter import SimulatedBroker
 from risk_manager.brokers.simulated.config import SimulatedBrokerConfig
 from risk_manager.clock import Clock
-from risk_manager.domain.events import OrderType, Side
-from risk_manager.enforcement import executor as executor_module
+from risk_manager.domain.events import OrderType, OrderUpdate, Side
 from risk_manager.enforcement import journal
 from risk_manager.enforcement.executor import Batch, Executor
 from risk_manager.enforcement.planner import Step
+from risk_manager.enforcement.steps import Timing
 from risk_manager.rules.base import ActionKind, Violation
 from risk_manager.state.store import Store
 
 
-async def _setup(tmp_path: Path) -> tuple[SimulatedBroker, Store, Executor]:
+async def _setup(
+    tmp_path: Path, timing: Timing | None = None
+) -> tuple[SimulatedBroker, Store, Executor]:
     clock = Clock()
     broker = SimulatedBroker(
         SimulatedBrokerConfig(market="manual"), [("A", "A")], tmp_path / "sim.sqlite3", clock
     )
-    await broker.connect(lambda _event: None)
+    store = Store(tmp_path / "daemon.sqlite3")
+    executor = Executor(broker, store, clock, timing=timing)
+    await broker.connect(
+        lambda e: executor.observe(e.order) if isinstance(e, OrderUpdate) else None
+    )
     broker.set_price("MNQ", Decimal("21000"))
     broker.submit_order("A", "MNQ", Side.BUY, 2, OrderType.MARKET)
     broker.submit_order("A", "MNQ", Side.SELL, 1, OrderType.LIMIT, limit_price=Decimal("21100"))
-    store = Store(tmp_path / "daemon.sqlite3")
-    return broker, store, Executor(broker, store, clock)
+    return broker, store, executor
 
 
 def _batch(store: Store, steps: list[Step]) -> Batch:
@@ -64,13 +67,11 @@ def test_flatten_closes_positions_and_cancels_orders_then_records_it(tmp_path: P
 
 
 def test_flatten_during_an_outage_keeps_retrying_until_the_broker_is_back(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path,
 ) -> None:
-    monkeypatch.setattr(executor_module, "RETRY_DELAYS", (0.01,))
-    monkeypatch.setattr(executor_module, "SLOW_RETRY_SECONDS", (0.2,))
-
     async def scenario() -> None:
-        broker, store, executor = await _setup(tmp_path)
+        timing = Timing(retry_delays=(0.01,), slow_retry_s=(0.2,))
+        broker, store, executor = await _setup(tmp_path, timing)
         broker.set_connected(False)
         batch = _batch(store, [Step(ActionKind.FLATTEN)])
         executor.submit(batch)

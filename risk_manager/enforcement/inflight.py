@@ -1,0 +1,119 @@
+"""Enforcement orders the broker may still be working on, and the order states seen for them.
+
+A real broker acknowledges an order over REST and reports its fill later over a socket; a reply
+can be lost after the broker acted. The executor therefore remembers every closing order it
+sent (`Sent`) until it has seen that order's final state and the broker's position reflecting
+it, and never sends another closing order for the symbol meanwhile.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import OrderedDict
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from risk_manager.domain.events import Order, OrderStatus, OrderType, Side
+
+RECENT_ORDERS = 2000  # order states remembered for a send whose reply has not arrived yet
+CLOCK_SKEW = timedelta(seconds=5)  # the broker's timestamps against ours
+
+
+@dataclass(eq=False, slots=True)
+class Sent:
+    """One closing order the executor sent; `quantity` None means "the whole position"."""
+
+    account_id: str
+    symbol: str
+    side: Side
+    quantity: int | None
+    position_before: int  # the broker's signed size read just before sending
+    sent_at: datetime
+    order_id: str | None = None  # None until the broker's reply (or a lookup) names it
+    filled_at: datetime | None = None  # when the executor learnt the order filled
+
+    @property
+    def closes(self) -> int:
+        """Contracts this order takes off the position if it fills."""
+        return abs(self.position_before) if self.quantity is None else self.quantity
+
+
+class OrderBook:
+    """Order states from the event stream (fed on the loop) and the executor's open sends."""
+
+    def __init__(self) -> None:
+        self._orders: OrderedDict[str, Order] = OrderedDict()
+        self._changed: dict[str, asyncio.Event] = {}
+        self._open: dict[str, list[Sent]] = {}
+        self._claimed: set[str] = set()
+
+    def observe(self, order: Order) -> None:
+        """An order update arrived from the broker (called for every one, on the loop)."""
+        self._orders[order.order_id] = order
+        self._orders.move_to_end(order.order_id)
+        while len(self._orders) > RECENT_ORDERS:
+            self._orders.popitem(last=False)
+        waiter = self._changed.get(order.order_id)
+        if waiter is not None:
+            waiter.set()
+
+    def seen(self, order_id: str) -> Order | None:
+        """The latest state the stream reported for an order."""
+        return self._orders.get(order_id)
+
+    async def wait_final(self, order_id: str, within: float) -> Order | None:
+        """The order once the stream reports it final, or its latest state after `within` s."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + within
+        while True:
+            order = self._orders.get(order_id)
+            if order is not None and order.status is not OrderStatus.WORKING:
+                return order
+            left = deadline - loop.time()
+            if left <= 0:
+                return order
+            waiter = self._changed.setdefault(order_id, asyncio.Event())
+            waiter.clear()
+            try:
+                await asyncio.wait_for(waiter.wait(), left)
+            except TimeoutError:
+                pass
+            finally:
+                self._changed.pop(order_id, None)
+
+    def candidates(self, sent: Sent) -> list[Order]:
+        """Orders the stream reported that could be `sent` (for a send whose reply was lost)."""
+        return [order for order in self._orders.values() if self.could_be(sent, order)]
+
+    def could_be(self, sent: Sent, order: Order) -> bool:
+        """Whether `order` may be the broker's record of `sent`."""
+        return (
+            order.order_id not in self._claimed
+            and order.account_id == sent.account_id
+            and order.symbol == sent.symbol
+            and order.side == sent.side
+            and order.type is OrderType.MARKET
+            and order.updated_at >= sent.sent_at - CLOCK_SKEW
+            and (sent.quantity is None or order.quantity == sent.quantity)
+        )
+
+    def add(self, sent: Sent) -> None:
+        """Remember a send before the request goes out: a lost reply still counts."""
+        self._open.setdefault(sent.account_id, []).append(sent)
+
+    def claim(self, sent: Sent, order_id: str) -> None:
+        sent.order_id = order_id
+        self._claimed.add(order_id)
+
+    def done(self, sent: Sent) -> None:
+        """The send is final and accounted for."""
+        sends = self._open.get(sent.account_id, [])
+        if sent in sends:
+            sends.remove(sent)
+
+    def open_sends(self, account_id: str, symbol: str | None = None) -> list[Sent]:
+        return [s for s in self._open.get(account_id, []) if symbol in (None, s.symbol)]
+
+    def is_ours(self, order_id: str) -> bool:
+        """Whether the executor sent this order (it must not cancel its own closes)."""
+        return order_id in self._claimed
