@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 from risk_manager.domain.events import Order, OrderStatus, OrderType, Side
 
 RECENT_ORDERS = 2000  # order states remembered for a send whose reply has not arrived yet
-CLOCK_SKEW = timedelta(seconds=5)  # the broker's timestamps against ours
+CLOCK_SKEW = timedelta(seconds=1)  # the broker's timestamps against ours
 
 
 @dataclass(eq=False, slots=True)
@@ -30,6 +30,9 @@ class Sent:
     position_before: int  # the broker's signed size read just before sending
     sent_at: datetime
     order_id: str | None = None  # None until the broker's reply (or a lookup) names it
+    acknowledged: bool = False  # the broker said it took the order (with or without an id)
+    # Orders the stream had reported before this one went out: none of them can be it.
+    seen_before: frozenset[str] = frozenset()
     filled_at: datetime | None = None  # when the executor learnt the order filled
 
     @property
@@ -89,16 +92,18 @@ class OrderBook:
         """Whether `order` may be the broker's record of `sent`."""
         return (
             order.order_id not in self._claimed
+            and order.order_id not in sent.seen_before
             and order.account_id == sent.account_id
             and order.symbol == sent.symbol
             and order.side == sent.side
             and order.type is OrderType.MARKET
             and order.updated_at >= sent.sent_at - CLOCK_SKEW
-            and (sent.quantity is None or order.quantity == sent.quantity)
+            and order.quantity == sent.closes
         )
 
     def add(self, sent: Sent) -> None:
         """Remember a send before the request goes out: a lost reply still counts."""
+        sent.seen_before = frozenset(self._orders)
         self._open.setdefault(sent.account_id, []).append(sent)
 
     def claim(self, sent: Sent, order_id: str) -> None:

@@ -10,7 +10,7 @@ executor send the same close twice.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -34,7 +34,8 @@ class Timing:
     order_final_s: float = 3.0  # a sent order reaching filled / cancelled / rejected
     position_lag_s: float = 2.0  # the broker's positions reflecting a fill it reported
     trust_fill_s: float = 30.0  # how long a fill counts though the position does not show it
-    poll_s: float = 0.05  # between two reads while waiting on the broker
+    poll_s: float = 0.05  # first pause between two reads while waiting on the broker
+    max_poll_s: float = 0.5  # the pause doubles up to this
     rounds: int = 5  # closing rounds per attempt (new fills can land mid-flatten)
     retry_delays: tuple[float, ...] = (0.05, 0.2, 0.5)  # after a failed attempt
     slow_retry_s: tuple[float, ...] = (5.0, 15.0, 30.0, 60.0)  # after a failed batch
@@ -168,10 +169,11 @@ class StepRunner:
         except BaseException:
             self.book.done(sent)  # nothing reached the broker
             raise
-        if not result.ok or result.order_id is None:
-            self.book.done(sent)
-        else:
+        if not result.ok:
+            self.book.done(sent)  # refused: the broker did nothing
+        elif result.order_id is not None:
             self.book.claim(sent, result.order_id)
+        sent.acknowledged = result.ok
         self._check(result)
 
     async def settle(self, symbol: str) -> int:
@@ -180,11 +182,11 @@ class StepRunner:
         closing = 0
         for sent in self.book.open_sends(self.account_id, symbol):
             if sent.filled_at is None:
-                if sent.order_id is None and not await self._find(sent):
+                if sent.order_id is None and not sent.acknowledged and not await self._find(sent):
                     self.book.done(sent)  # the broker never received it
                     continue
-                assert sent.order_id is not None
-                order = await self._final(sent.order_id)
+                # Without an id (a broker that does not name its close orders) it was taken.
+                order = None if sent.order_id is None else await self._final(sent.order_id)
                 if order is not None and order.status is OrderStatus.WORKING:
                     closing += sent.closes
                     continue
@@ -246,7 +248,7 @@ class StepRunner:
         """Name the broker's order for a send whose reply was lost; False if there is none."""
         loop = asyncio.get_running_loop()
         deadline = loop.time() + self.timing.order_final_s
-        while True:
+        for pause in self._pauses():
             found = self.book.candidates(sent)
             working = await self.broker.open_orders(self.account_id)
             found += [order for order in working if self.book.could_be(sent, order)]
@@ -260,21 +262,30 @@ class StepRunner:
                 self.book.claim(sent, found[0].order_id)
                 return True
             if loop.time() >= deadline:
-                return False
-            await asyncio.sleep(self.timing.poll_s)
+                break
+            await asyncio.sleep(pause)
+        return False
 
     async def _position_reflects(self, sent: Sent) -> bool:
         """Wait (bounded) until the broker's position shows the fill: positions can lag."""
         expected = max(0, abs(sent.position_before) - sent.closes)
         loop = asyncio.get_running_loop()
         deadline = loop.time() + self.timing.position_lag_s
-        while True:
+        for pause in self._pauses():
             size = await self.position(sent.symbol)
             if abs(size) <= expected or size * sent.position_before <= 0:
                 return True
             if loop.time() >= deadline:
-                return False
-            await asyncio.sleep(self.timing.poll_s)
+                break
+            await asyncio.sleep(pause)
+        return False
+
+    def _pauses(self) -> Iterator[float]:
+        """Growing pauses between reads: a broker's rate budget is for enforcement too."""
+        pause = self.timing.poll_s
+        while True:
+            yield pause
+            pause = min(pause * 2, self.timing.max_poll_s)
 
     def _lag_exceeded(self, sent: Sent) -> bool:
         # A position that never comes down to what the fill implies was added to meanwhile

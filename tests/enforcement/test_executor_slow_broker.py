@@ -28,7 +28,7 @@ from tests.brokers.double import Behaviour, SlowBroker
 
 FAST = Timing(
     stream_grace_s=0.005, order_final_s=0.5, position_lag_s=0.3, trust_fill_s=2.0,
-    poll_s=0.005, retry_delays=(0.005, 0.01, 0.02), slow_retry_s=(0.05,),
+    poll_s=0.005, max_poll_s=0.02, retry_delays=(0.005, 0.01, 0.02), slow_retry_s=(0.05,),
 )  # fmt: skip
 
 
