@@ -37,7 +37,7 @@ def test_session_warning_breach_lockout_unlock_crash_reach_the_receiver(
         (home / "secrets" / "phone.url").write_text(TELEGRAM_TOKEN)
         config = home / "config" / "risk_manager.toml"
         config.write_text(config.read_text() + f'telegram_api = "{tg.url}"\n')
-        save_secret(home / "secrets" / "admin.json", hash_password(PASSWORD, n=2**10))
+        save_secret(home / "secrets" / "admin.json", hash_password(PASSWORD))
         daemon = start_daemon(home=home)
 
         daemon.price(21000.00)
