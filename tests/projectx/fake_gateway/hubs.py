@@ -124,11 +124,16 @@ async def negotiate(request: Request) -> Response:
     state: GatewayState = request.app.state.gateway
     if not state.token_valid(bearer(request.headers, request.query_params)):
         return Response(status_code=401)
-    token = secrets.token_urlsafe(16)
-    state.negotiated.add(token)
     transports = [{"transport": "WebSockets", "transferFormats": ["Text", "Binary"]}]
-    return JSONResponse({"negotiateVersion": 1, "connectionId": secrets.token_urlsafe(16),
-                         "connectionToken": token, "availableTransports": transports})  # fmt: skip
+    reply = {"connectionId": secrets.token_urlsafe(16), "availableTransports": transports}
+    if request.query_params.get("negotiateVersion", "0") != "0":
+        # Version 1: the client connects with the separate connectionToken.
+        reply.update(negotiateVersion=1, connectionToken=secrets.token_urlsafe(16))
+        state.negotiated.add(reply["connectionToken"])
+    else:
+        reply["negotiateVersion"] = 0  # version 0: the connectionId is the id to connect with
+        state.negotiated.add(reply["connectionId"])
+    return JSONResponse(reply)
 
 
 async def hub_endpoint(ws: WebSocket) -> None:
