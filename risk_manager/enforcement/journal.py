@@ -89,12 +89,15 @@ def record_view(row: sqlite3.Row | tuple[Any, ...]) -> dict[str, Any]:
 
 
 def records(
-    db: sqlite3.Connection, account_id: str, limit: int, before: int | None
+    db: sqlite3.Connection, account_id: str | None, limit: int, before: int | None
 ) -> list[dict[str, Any]]:
-    """Newest first; `before` pages back by id."""
+    """Newest first, of one account or all (ids are global); `before` pages back by id."""
     # COLUMNS is a constant of this module, not input.
-    sql = f"SELECT {', '.join(COLUMNS)} FROM enforcement WHERE account_id = ?"  # noqa: S608
-    args: list[Any] = [account_id]
+    sql = f"SELECT {', '.join(COLUMNS)} FROM enforcement WHERE 1 = 1"  # noqa: S608
+    args: list[Any] = []
+    if account_id is not None:
+        sql += " AND account_id = ?"
+        args.append(account_id)
     if before is not None:
         sql += " AND id < ?"
         args.append(before)

@@ -46,6 +46,7 @@ def status(runtime: RuntimeDep) -> dict[str, Any]:
             "broker": runtime.broker.kind,
             "connected": pipeline.connected,
             "now": now.isoformat(),
+            "timezone": runtime.config.trading_day.timezone,
             "trading_day": str(pipeline.calendar.day_of(now)),
             "next_reset": pipeline.calendar.next_reset(now).isoformat(),
             "events": {

@@ -10,6 +10,7 @@ from risk_manager.api.deps import AccountDep, RuntimeDep
 from risk_manager.api.envelope import ok
 from risk_manager.enforcement import journal
 from risk_manager.enforcement.lockouts import lockout_view
+from risk_manager.runtime import Runtime
 
 router = APIRouter(prefix="/api/v1", tags=["risk"])
 
@@ -28,16 +29,33 @@ def lockouts(account: AccountDep, runtime: RuntimeDep) -> dict[str, Any]:
     )
 
 
+LimitQuery = Annotated[int, Query(ge=1, le=500, description="records per page")]
+BeforeQuery = Annotated[int | None, Query(ge=1, description="page back: ids below this")]
+
+
+def _page(
+    runtime: Runtime, account_id: str | None, limit: int, before: int | None
+) -> dict[str, Any]:
+    """One page, newest first; `next_before` is set only when an older record exists."""
+    records = journal.records(runtime.store.db, account_id, limit + 1, before)
+    more = len(records) > limit
+    records = records[:limit]
+    return {"records": records, "next_before": records[-1]["id"] if more else None}
+
+
 @router.get("/accounts/{account_id}/enforcement", summary="Enforcement log, newest first")
 def enforcement(
-    account: AccountDep,
-    runtime: RuntimeDep,
-    limit: Annotated[int, Query(ge=1, le=500)] = 50,
-    before: Annotated[int | None, Query(ge=1, description="page back: ids below this")] = None,
+    account: AccountDep, runtime: RuntimeDep, limit: LimitQuery = 50, before: BeforeQuery = None
 ) -> dict[str, Any]:
-    records = journal.records(runtime.store.db, account.account_id, limit, before)
-    next_before = records[-1]["id"] if len(records) == limit else None
-    return ok({"account_id": account.account_id, "records": records, "next_before": next_before})
+    page = _page(runtime, account.account_id, limit, before)
+    return ok({"account_id": account.account_id, **page})
+
+
+@router.get("/enforcement", summary="Enforcement log of every account, newest first")
+def enforcement_all(
+    runtime: RuntimeDep, limit: LimitQuery = 50, before: BeforeQuery = None
+) -> dict[str, Any]:
+    return ok({"account_id": None, **_page(runtime, None, limit, before)})
 
 
 @router.get("/rules", summary="Effective rules per account")

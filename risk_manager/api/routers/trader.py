@@ -78,6 +78,7 @@ def hello(runtime: Runtime) -> dict[str, Any]:
     return {
         "version": __version__,
         "now": now.isoformat(),
+        "timezone": runtime.config.trading_day.timezone,
         "broker": runtime.broker.kind,
         "connected": pipeline.connected,
         "trading_day": str(pipeline.calendar.day_of(now)),
