@@ -7,12 +7,12 @@ from typing import Annotated
 
 import typer
 
-from cli import admin_credentials, admin_diagnostics, service, trader
+from cli import admin_credentials, admin_diagnostics, display, service, trader
 from cli.admin_auth import AuthError, read_new_password
-from cli.admin_common import HomeOption, PasswordStdinOption, admin_post, report
+from cli.admin_common import PasswordStdinOption, admin_post, report
 from cli.admin_config import config_app
 from cli.admin_notify import notify_app
-from cli.client import Client, UrlOption
+from cli.client import Client, HomeOption, UrlOption
 from cli.exit_codes import EXIT_CODES_HELP, CliError, ExitCode
 from cli.output import JsonOption, YesOption, confirm, console, emit_json, run, table, yes_no
 from risk_manager.auth.passwords import check_strength, hash_password, save_secret
@@ -59,25 +59,28 @@ admin_credentials.register(app)  # token and auth-reset, listed right after set-
 
 
 @app.command(epilog=EXIT_CODES_HELP)
-def accounts(url: UrlOption = None, as_json: JsonOption = False) -> None:
-    """Configured accounts with profile, balance and whether they may trade."""
-    with Client(url) as client:
+def accounts(url: UrlOption = None, home: HomeOption = None, as_json: JsonOption = False) -> None:
+    """Configured accounts with profile, balance, trading state and connection."""
+    with Client(url, home=home) as client:
         data = client.get("/accounts")
+        locks = {a["account_id"]: client.get(f"/accounts/{a['account_id']}/lockouts") for a in data}
     if as_json:
         emit_json(data)
         return
-    rows = [
-        [
-            a["account_id"],
-            a.get("name"),
-            a.get("profile"),
-            f"${float(a.get('balance') or 0):,.2f}",
-            yes_no(bool(a.get("can_trade"))),
-            yes_no(bool(a.get("connected"))),
-        ]
-        for a in data
-    ]
-    columns = ("Account", "Name", "Profile", "Balance $", "Can trade", "Connected")
+    rows = []
+    for a in data:
+        state, symbols = display.trading_states(a, locks[a["account_id"]].get("lockouts", []))
+        rows.append(
+            [
+                a["account_id"],
+                a.get("name"),
+                a.get("profile"),
+                display.money(a.get("balance")),
+                display.state_text(state, symbols),
+                yes_no(bool(a.get("connected"))),
+            ]
+        )
+    columns = ("Account", "Name", "Profile", "Balance", "Trading", "Connected")
     console.print(table("Accounts", columns, rows))
 
 
@@ -86,17 +89,19 @@ app.command("rules", epilog=EXIT_CODES_HELP)(trader.rules)
 
 @app.command(epilog=EXIT_CODES_HELP)
 def unlock(
-    account: Annotated[str, typer.Argument(help="Account id.")],
+    account: Annotated[str, typer.Argument(metavar="ACCOUNT", help="Account id.")],
     lockout: Annotated[
-        int | None, typer.Option("--lockout", help="End only this lockout id (default: all).")
+        int | None,
+        typer.Option("--lockout", metavar="ID", help="End only this lockout id (default: all)."),
     ] = None,
     password_stdin: PasswordStdinOption = False,
     url: UrlOption = None,
+    home: HomeOption = None,
     as_json: JsonOption = False,
 ) -> None:
     """End an account's active lockouts (if the config allows admin unlock)."""
     body = {} if lockout is None else {"lockout_id": lockout}
-    data = admin_post(url, f"/admin/accounts/{account}/unlock", body, password_stdin)
+    data = admin_post(url, f"/admin/accounts/{account}/unlock", body, password_stdin, home)
     ended = data.get("ended") if isinstance(data, dict) else None
     count = f" ({len(ended)} lockout(s) ended)" if isinstance(ended, list) else ""
     report(data, f"Unlocked {account}{count}", as_json)
@@ -104,15 +109,16 @@ def unlock(
 
 @app.command(epilog=EXIT_CODES_HELP)
 def flatten(
-    account: Annotated[str, typer.Argument(help="Account id.")],
+    account: Annotated[str, typer.Argument(metavar="ACCOUNT", help="Account id.")],
     yes: YesOption = False,
     password_stdin: PasswordStdinOption = False,
     url: UrlOption = None,
+    home: HomeOption = None,
     as_json: JsonOption = False,
 ) -> None:
     """Close every position and cancel every working order of an account."""
     confirm(f"Flatten {account}: close all positions and cancel all orders?", yes)
-    data = admin_post(url, f"/admin/accounts/{account}/flatten", None, password_stdin)
+    data = admin_post(url, f"/admin/accounts/{account}/flatten", None, password_stdin, home)
     report(data, f"Flatten of {account} submitted", as_json)
 
 
@@ -121,11 +127,12 @@ def reset_day(
     yes: YesOption = False,
     password_stdin: PasswordStdinOption = False,
     url: UrlOption = None,
+    home: HomeOption = None,
     as_json: JsonOption = False,
 ) -> None:
     """Force the daily reset now: new trading day, PnL to zero, day-bound lockouts end."""
     confirm("Force the daily reset for every account now?", yes)
-    data = admin_post(url, "/admin/reset-day", None, password_stdin)
+    data = admin_post(url, "/admin/reset-day", None, password_stdin, home)
     report(data, "Daily reset done", as_json)
 
 

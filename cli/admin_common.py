@@ -10,18 +10,15 @@ import httpx
 import typer
 
 from cli.admin_auth import AuthError, login, read_password
-from cli.client import Client, DaemonDown
+from cli.client import Client
 from cli.exit_codes import CliError, ExitCode
 from cli.output import console, emit_json, note
 
-HomeOption = Annotated[
-    Path | None,
-    typer.Option("--home", help="Home directory (default: $RISK_MANAGER_HOME or the platform's)."),
-]
 PasswordStdinOption = Annotated[
     bool,
     typer.Option(
         "--password-stdin",
+        metavar="",
         help="Read the admin password from the first line of stdin "
         "(else $RISK_MANAGER_ADMIN_PASSWORD, else a prompt).",
     ),
@@ -40,7 +37,7 @@ def authenticate(client: Client, password_stdin: bool = False) -> None:
         client.token = login(client.http, password, on_wait=_announce_wait)
     except AuthError as exc:
         if isinstance(exc.__cause__, httpx.TransportError):
-            raise DaemonDown(client.url) from exc
+            raise client.down() from exc
         raise CliError(f"admin login failed: {exc.message}", ExitCode.AUTH_FAILED) from exc
 
 
@@ -51,9 +48,11 @@ def _announce_wait(seconds: int) -> None:
     )
 
 
-def admin_post(url: str | None, path: str, body: dict[str, Any] | None, stdin: bool) -> Any:
+def admin_post(
+    url: str | None, path: str, body: dict[str, Any] | None, stdin: bool, home: Path | None = None
+) -> Any:
     """Log in, then POST to an admin route."""
-    with Client(url) as client:
+    with Client(url, home=home) as client:
         authenticate(client, stdin)
         return client.post(path, body)
 

@@ -15,9 +15,9 @@ from rich.markup import escape
 from rich.syntax import Syntax
 
 from cli.admin_common import PasswordStdinOption, admin_post, authenticate, report
-from cli.client import ApiFailure, Client, UrlOption
+from cli.client import ApiFailure, Client, HomeOption, UrlOption
 from cli.exit_codes import EXIT_CODES_HELP, CliError, ExitCode
-from cli.output import JsonOption, console, emit_json, note
+from cli.output import JsonOption, console, emit_json, emit_text, note
 from risk_manager.config.loader import ConfigError, decode, parse_config
 
 config_app = typer.Typer(
@@ -45,18 +45,24 @@ def config_text(data: Any) -> str:
 
 @config_app.command("show", epilog=EXIT_CODES_HELP)
 def config_show(
-    password_stdin: PasswordStdinOption = False, url: UrlOption = None, as_json: JsonOption = False
+    password_stdin: PasswordStdinOption = False,
+    url: UrlOption = None,
+    home: HomeOption = None,
+    as_json: JsonOption = False,
 ) -> None:
-    """Print the daemon's configuration file (syntax-highlighted TOML)."""
-    with Client(url) as client:
+    """Print the daemon's configuration file (highlighted on a terminal; exact bytes to a pipe
+    or file, so `config show > backup.toml` is a faithful copy)."""
+    with Client(url, home=home) as client:
         authenticate(client, password_stdin)
         data = client.get("/admin/config")
+    text = config_text(data)
     if as_json:
         emit_json(data)
+    elif console.is_terminal:
+        syntax = Syntax(text, "toml", theme="ansi_dark", background_color="default", word_wrap=True)
+        console.print(syntax)
     else:
-        console.print(
-            Syntax(config_text(data), "toml", theme="ansi_dark", background_color="default")
-        )
+        emit_text(text)
 
 
 @config_app.command("validate", epilog=EXIT_CODES_HELP)
@@ -110,10 +116,14 @@ def _edit_until_valid(path: Path, problems: list[str]) -> str:
 
 @config_app.command("edit", epilog=EXIT_CODES_HELP)
 def config_edit(
-    password_stdin: PasswordStdinOption = False, url: UrlOption = None, as_json: JsonOption = False
+    password_stdin: PasswordStdinOption = False,
+    url: UrlOption = None,
+    home: HomeOption = None,
+    as_json: JsonOption = False,
 ) -> None:
-    """Edit the live config in $EDITOR; validated locally, then by the daemon, then applied."""
-    with Client(url) as client:
+    """Edit the live config in $EDITOR; validated locally, then by the daemon, then applied.
+    Says what changed, what is in force now and what waits for `risk-admin restart`."""
+    with Client(url, home=home) as client:
         authenticate(client, password_stdin)
         original = config_text(client.get("/admin/config"))
         with tempfile.TemporaryDirectory(prefix="risk-admin-") as folder:
@@ -133,11 +143,12 @@ def config_edit(
                         raise
                     for problem in exc.details or [exc.message]:
                         note(f"  [red]✗[/] {escape(str(problem))}")
+                    exc.lines = []  # already shown
                     if not typer.confirm(
                         "The daemon refused it. Re-open the editor?", True, err=True
                     ):
                         raise
-    report(data, "Configuration replaced and applied", as_json)
+    report_change(data, "Configuration replaced", as_json)
 
 
 def _put_config(client: Client, text: str, password_stdin: bool) -> Any:
@@ -153,8 +164,50 @@ def _put_config(client: Client, text: str, password_stdin: bool) -> Any:
 
 @config_app.command("reload", epilog=EXIT_CODES_HELP)
 def config_reload(
-    password_stdin: PasswordStdinOption = False, url: UrlOption = None, as_json: JsonOption = False
+    password_stdin: PasswordStdinOption = False,
+    url: UrlOption = None,
+    home: HomeOption = None,
+    as_json: JsonOption = False,
 ) -> None:
-    """Make the daemon reread its config file (refused, and the old one kept, if invalid)."""
-    data = admin_post(url, "/admin/config/reload", None, password_stdin)
-    report(data, "Configuration reloaded", as_json)
+    """Make the daemon reread its config file (refused, and the old one kept, if invalid).
+    Says what changed, what is in force now and what waits for `risk-admin restart`."""
+    data = admin_post(url, "/admin/config/reload", None, password_stdin, home)
+    report_change(data, "Configuration file reread", as_json)
+
+
+def change_lines(data: dict[str, Any]) -> list[str]:
+    """What a replace or reload did, for people: changed, applied now, waiting for a restart."""
+    changed = list(data.get("changed") or [])
+    applied = list(data.get("applied") or [])
+    pending = list(data.get("restart_required") or [])
+    lines = []
+    if not changed:
+        lines.append("No setting differs from the last applied configuration.")
+    else:
+        lines.append(f"Changed: {len(changed)} setting(s).")
+    if applied:
+        lines.append("[green]In force now:[/]")
+        lines += [f"  [green]✓[/] {escape(key)}" for key in applied]
+    if pending:
+        lines.append(
+            "[bold yellow]Written to the file but NOT in force until the daemon restarts:[/]"
+        )
+        for key in pending:
+            parts = key.split(".")
+            warning = ""
+            if parts[0] == "accounts" and len(parts) == 2:
+                warning = " [bold red](this account is NOT protected until the restart)[/]"
+            lines.append(f"  [yellow]![/] {escape(key)}{warning}")
+        lines.append("Run [bold]risk-admin restart[/] to put them in force.")
+    return lines
+
+
+def report_change(data: Any, title: str, as_json: bool) -> None:
+    """The route's data as JSON, or what changed / applies now / needs a restart."""
+    if as_json or not isinstance(data, dict):
+        report(data, title, as_json)
+        return
+    mark = "[yellow]![/]" if data.get("restart_required") else "[green]✓[/]"
+    console.print(f"{mark} {title}", highlight=False)
+    for line in change_lines(data):
+        console.print(line, highlight=False)

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import typer
 
-from cli.admin_common import HomeOption, PasswordStdinOption, authenticate, report
-from cli.client import Client, UrlOption
+from cli.admin_common import PasswordStdinOption, authenticate, report
+from cli.client import Client, HomeOption, UrlOption
 from cli.exit_codes import EXIT_CODES_HELP, CliError
 from cli.output import JsonOption, emit_json
 from risk_manager.auth.penalty import request_reset

@@ -15,11 +15,11 @@ from urllib.parse import urlsplit
 import typer
 from rich.markup import escape
 
-from cli.admin_common import HomeOption
 from cli.admin_config import config_problems
-from cli.client import Client, UrlOption
+from cli.client import Client, HomeOption, UrlOption
+from cli.display import countdown
 from cli.exit_codes import EXIT_CODES_HELP, CliError, ExitCode
-from cli.output import JsonOption, console, emit_json
+from cli.output import JsonOption, console, emit_json, flag
 from risk_manager.auth.errors import SecretFileError
 from risk_manager.auth.passwords import load_secret
 from risk_manager.paths import HomePaths, default_home
@@ -62,17 +62,17 @@ def follow(path: Path, offset: int, as_json: bool) -> None:
 
 
 def _print_log_line(line: str, as_json: bool) -> None:
-    if as_json:
-        sys.stdout.write(json.dumps(line) + "\n")
-        sys.stdout.flush()
-    else:
-        console.print(line, markup=False, highlight=False, soft_wrap=True)
+    # Log lines are data: written as they are, never wrapped, cropped or restyled.
+    sys.stdout.write((json.dumps(line) if as_json else line) + "\n")
+    sys.stdout.flush()
 
 
 def logs(
     file: Annotated[LogFile, typer.Option("--file", "-f", help="Which log.")] = "system",
-    lines: Annotated[int, typer.Option("--lines", "-n", min=0, help="Lines to show.")] = 50,
-    follow_: Annotated[bool, typer.Option("--follow", help="Keep printing new lines.")] = False,
+    lines: Annotated[
+        int, typer.Option("--lines", "-n", min=0, metavar="N", help="Lines to show.")
+    ] = 50,
+    follow_: Annotated[bool, flag("--follow", help="Keep printing new lines.")] = False,
     home: HomeOption = None,
     as_json: JsonOption = False,
 ) -> None:
@@ -137,6 +137,22 @@ def _service_settings_check(home: Path) -> dict[str, Any]:
     return _check("service settings", not drifts, detail)
 
 
+def _auth_check(status: Any) -> dict[str, Any] | None:
+    """Whether failed logins have locked or slowed admin authentication (from /health)."""
+    if not isinstance(status, dict):
+        return None
+    failures = int(status.get("failures") or 0)
+    wait = float(status.get("penalty_seconds") or status.get("seconds_remaining") or 0)
+    if status.get("locked") or wait > 0:
+        detail = (
+            f"{failures} failed login(s): each admin login now waits {countdown(wait)} "
+            "(clear it with `risk-admin auth-reset` as an OS administrator)"
+        )
+        return _check("admin login", False, detail, ExitCode.AUTH_FAILED)
+    detail = f"{failures} failed login(s) in a row" if failures else "no failed logins"
+    return _check("admin login", True, detail)
+
+
 def doctor_checks(home: Path, url: str | None) -> list[dict[str, Any]]:
     """The admin checklist: home, config, secret, daemon health, port, PID file and marker."""
     paths = HomePaths(home)
@@ -161,13 +177,17 @@ def doctor_checks(home: Path, url: str | None) -> list[dict[str, Any]]:
         except CliError as exc:
             health, down = None, exc.message
         base = client.url
+        base, source = client.url, client.source
     if health is None:
         checks.append(_check("daemon reachable", False, down, ExitCode.NOT_RUNNING))
     else:
         state = str(health.get("status"))
-        checks.append(_check("daemon reachable", True, f"{base} (PID {health.get('pid')})"))
+        where = f"{base} (from {source}; PID {health.get('pid')})"
+        checks.append(_check("daemon reachable", True, where))
         checks.append(_check("daemon healthy", state == "healthy", state, ExitCode.UNHEALTHY))
         checks += _notification_checks(health.get("notifications") or {})
+        if (auth := _auth_check(health.get("admin_auth"))) is not None:
+            checks.append(auth)
     checks.append(_port_check(base, health is not None))
     pid = control.read_pid(paths)
     if pid is not None:
@@ -189,7 +209,8 @@ def doctor_checks(home: Path, url: str | None) -> list[dict[str, Any]]:
 
 
 def doctor(home: HomeOption = None, url: UrlOption = None, as_json: JsonOption = False) -> None:
-    """Check the installation: home, config, password, daemon health, port, PID file."""
+    """Check the installation: home, config, password, daemon health and admin-login lockout,
+    port (the one in the config when no daemon.url exists), PID file."""
     checks = doctor_checks(home or default_home(), url)
     if as_json:
         emit_json(checks)

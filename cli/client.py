@@ -3,17 +3,18 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Annotated, Any
+from urllib.parse import urlsplit
 
 import httpx
 import typer
 
 from cli.exit_codes import CliError, ExitCode
 from risk_manager.paths import HomePaths, default_home
-from risk_manager.service.control import DEFAULT_URL, URL_ENV
-from risk_manager.service.control import resolve_url as resolve_home_url
+from risk_manager.service.control import DEFAULT_URL, URL_ENV, locate_url
 
 API = "/api/v1"
 TIMEOUT = 10.0
@@ -24,19 +25,61 @@ UrlOption = Annotated[
         "--url",
         envvar=URL_ENV,
         show_envvar=True,
-        help="Daemon API base URL (default: the home's state/daemon.url, else "
-        + DEFAULT_URL
-        + ").",
+        metavar="URL",
+        help="Daemon API base URL (default: the home's state/daemon.url, else the port in "
+        "the home's config, else " + DEFAULT_URL + ").",
     ),
 ]
+HomeOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--home",
+        metavar="DIR",
+        help="The daemon's home directory, as given to `risk-manager run --home` "
+        "(default: $RISK_MANAGER_HOME, else the platform's).",
+    ),
+]
+_PORT = re.compile(r"^(\[[^\]]*\]|[^:]*)(?::(.*))?$")
+
+
+def check_url(url: str, source: str = "--url") -> str:
+    """The URL without a trailing slash, or a CliError (exit 2) saying what is wrong with it."""
+    where = f"{source} {url!r}"
+    if "://" not in url:
+        raise CliError(f"{where} has no scheme: write it as http://{url}", ExitCode.USAGE)
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https"):
+        raise CliError(f"{where}: the scheme must be http or https", ExitCode.USAGE)
+    host_port = _PORT.match(parts.netloc.rpartition("@")[2])
+    host, port = (host_port.group(1), host_port.group(2)) if host_port else ("", None)
+    if not host:
+        raise CliError(f"{where} has no host, e.g. http://127.0.0.1:5555", ExitCode.USAGE)
+    if port is not None and not port.isdigit():
+        raise CliError(f"{where}: the port {port!r} is not a number", ExitCode.USAGE)
+    if port is not None and not 1 <= int(port) <= 65535:
+        raise CliError(f"{where}: the port {port} is not between 1 and 65535", ExitCode.USAGE)
+    if parts.path.strip("/") or parts.query or parts.fragment:
+        raise CliError(
+            f"{where}: give only the base URL (scheme, host, port), e.g. http://127.0.0.1:5555",
+            ExitCode.USAGE,
+        )
+    return url.rstrip("/")
 
 
 class DaemonDown(CliError):
     """Nothing answered at the URL (refused, timed out, no route)."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, source: str = "--url", home: Path | None = None) -> None:
+        hint = "check --url"
+        if source not in ("--url", URL_ENV):
+            where = home or default_home()
+            hint = (
+                f"looked in {where} (a daemon started with `--home DIR` is found with "
+                "--home DIR or RISK_MANAGER_HOME=DIR), or pass --url"
+            )
         super().__init__(
-            f"daemon not running at {url} — start it with `risk-admin start` or check --url",
+            f"daemon not running at {url} (from {source}) — start it with `risk-admin start`; "
+            + hint,
             ExitCode.NOT_RUNNING,
         )
         self.url = url
@@ -48,36 +91,34 @@ class ApiFailure(CliError):
     def __init__(
         self, code: str, message: str, details: Any = None, status: int = 0, path: str = ""
     ) -> None:
-        super().__init__(message, _exit_code(status, code, path))
+        super().__init__(message, _exit_code(status, code))
         self.code = code
         self.details = details
         self.status = status
 
 
-def _exit_code(status: int, code: str, path: str) -> ExitCode:
+def _exit_code(status: int, code: str) -> ExitCode:
     if status in (401, 429) or code in ("unauthorized", "auth_failed", "auth_wait", "auth_busy"):
         return ExitCode.AUTH_FAILED
     if status == 404:
         return ExitCode.NOT_FOUND
-    if status == 422 and path.endswith("/admin/config"):
+    if code == "invalid_config":  # validate, edit, replace and reload all answer 5
         return ExitCode.INVALID_CONFIG
     if status in (400, 413, 422):
         return ExitCode.USAGE
     return ExitCode.FAILED
 
 
-def read_url_file(home: Path | None) -> str | None:
-    """The URL the running daemon wrote into its home, if readable."""
-    try:
-        text = HomePaths(home or default_home()).url_file.read_text(encoding="utf-8").strip()
-    except OSError:  # no daemon has run under this home, or the trader may not read it
-        return None
-    return text or None
+def locate(url: str | None = None, home: Path | None = None) -> tuple[str, str]:
+    """The checked base URL and its source: --url, $RISK_MANAGER_URL, the home's
+    state/daemon.url, the port in the home's config, else the default."""
+    found, source = locate_url(HomePaths(home or default_home()), url)
+    return check_url(found, source), source
 
 
 def resolve_url(url: str | None = None, home: Path | None = None) -> str:
-    """--url, else $RISK_MANAGER_URL, else the home's state/daemon.url, else the default."""
-    return resolve_home_url(HomePaths(home or default_home()), url)
+    """The checked base URL (see locate)."""
+    return locate(url, home)[0]
 
 
 def unwrap(response: httpx.Response) -> Any:
@@ -99,7 +140,13 @@ def unwrap(response: httpx.Response) -> Any:
         if response.status_code == 429 and (retry := response.headers.get("Retry-After")):
             message += f" (retry after {retry} s)"
         code = str(error.get("code") or "error")
-        raise ApiFailure(code, message, error.get("details"), response.status_code, path)
+        details = error.get("details")
+        failure = ApiFailure(code, message, details, response.status_code, path)
+        if code == "invalid_config" and isinstance(details, list) and details:
+            # Each problem on its own line (as `config validate` prints them), then a summary.
+            failure.lines = [str(problem) for problem in details]
+            failure.message = f"configuration refused, nothing changed: {len(details)} problem(s)"
+        raise failure
     raise ApiFailure(
         "bad_reply",
         f"unexpected reply from daemon (HTTP {response.status_code})",
@@ -115,7 +162,8 @@ class Client:
     def __init__(
         self, url: str | None = None, *, home: Path | None = None, timeout: float = TIMEOUT
     ) -> None:
-        self.url = resolve_url(url, home)
+        self.url, self.source = locate(url, home)
+        self.home = home
         # trust_env=False: an HTTP proxy from the environment must never see loopback traffic.
         self.http = httpx.Client(base_url=self.url, timeout=timeout, trust_env=False)
         self.token: str | None = None
@@ -135,8 +183,12 @@ class Client:
             headers = {**self._headers(), **kwargs.pop("headers", {})}
             response = self.http.request(method, API + path, headers=headers, **kwargs)
         except httpx.TransportError as exc:
-            raise DaemonDown(self.url) from exc
+            raise self.down() from exc
         return unwrap(response)
+
+    def down(self) -> DaemonDown:
+        """The error for "nothing answers at this client's URL"."""
+        return DaemonDown(self.url, self.source, self.home)
 
     def get(self, path: str, **params: Any) -> Any:
         """GET with query parameters (None values dropped)."""
@@ -162,7 +214,7 @@ class Client:
                     unwrap(response)
                 yield from parse_sse(response.iter_lines())
         except httpx.TransportError as exc:
-            raise DaemonDown(self.url) from exc
+            raise self.down() from exc
 
 
 def parse_sse(lines: Iterator[str]) -> Iterator[tuple[str, Any]]:

@@ -39,3 +39,4 @@ class CliError(Exception):
         super().__init__(message)
         self.message = message
         self.exit_code = code
+        self.lines: list[str] = []  # details printed one per line above the error line

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 from collections.abc import Iterable, Sequence
 from typing import Annotated, Any
@@ -16,18 +17,42 @@ from rich.text import Text
 from cli.admin_auth import AuthError
 from cli.exit_codes import CliError, ExitCode
 
+# metavar="": a flag takes no value, so --help shows none (not "<bool>").
 JsonOption = Annotated[
-    bool, typer.Option("--json", help="Print the raw data as JSON on stdout and nothing else.")
+    bool,
+    typer.Option(
+        "--json", metavar="", help="Print the raw data as JSON on stdout and nothing else."
+    ),
 ]
-YesOption = Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")]
+YesOption = Annotated[
+    bool, typer.Option("--yes", "-y", metavar="", help="Do not ask for confirmation.")
+]
+# Rich assumes 80 columns when stdout is not a terminal and would crop tables to that;
+# a pipe or a file gets the width the user asked for ($COLUMNS), else a wide one.
+PIPE_WIDTH = 200
 
-console = Console()
+
+def _width() -> int | None:
+    if sys.stdout.isatty():
+        return None
+    try:
+        return int(os.environ.get("COLUMNS", "")) or PIPE_WIDTH
+    except ValueError:
+        return PIPE_WIDTH
+
+
+console = Console(width=_width())
 err_console = Console(stderr=True, soft_wrap=True)
 
 
 def emit_json(data: Any) -> None:
     """Write `data` as JSON to stdout (plain, no rich markup, so scripts can parse it)."""
-    sys.stdout.write(json.dumps(data, indent=2, default=str) + "\n")
+    emit_text(json.dumps(data, indent=2, default=str) + "\n")
+
+
+def emit_text(text: str) -> None:
+    """Write data (a config file, log lines) byte for byte: no wrapping, markup or cropping."""
+    sys.stdout.write(text)
     sys.stdout.flush()
 
 
@@ -47,37 +72,18 @@ def fail(message: str, code: ExitCode = ExitCode.FAILED) -> CliError:
     return CliError(message, code)
 
 
-def money(value: Any) -> Text:
-    """Dollars with sign colour: red below zero, green above."""
-    try:
-        amount = float(value)
-    except (TypeError, ValueError):
-        return Text("—", style="dim")
-    style = "red" if amount < 0 else "green" if amount > 0 else ""
-    sign = "-" if amount < 0 else ""
-    return Text(f"{sign}${abs(amount):,.2f}", style=style)
-
-
-def countdown(seconds: float | None) -> str:
-    """Time left as 1h 02m 03s / 4m 05s / 9s; "until reset" when open-ended."""
-    if seconds is None:
-        return "until reset"
-    left = max(0, int(seconds + 0.999))  # round up: "0s" only once it has really ended
-    hours, rest = divmod(left, 3600)
-    minutes, secs = divmod(rest, 60)
-    if hours:
-        return f"{hours}h {minutes:02d}m {secs:02d}s"
-    if minutes:
-        return f"{minutes}m {secs:02d}s"
-    return f"{secs}s"
-
-
 def table(title: str | None, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> Table:
     """A table; numeric-looking columns (PnL, qty, price) are right-aligned."""
     grid = Table(title=title, title_justify="left", header_style="bold")
     for name in columns:
         right = any(word in name.lower() for word in ("pnl", "qty", "price", "$", "left", "fees"))
-        grid.add_column(name, justify="right" if right else "left")
+        # Narrow screens wrap (fold) a cell, never crop it with "…"; a header word stays whole.
+        grid.add_column(
+            name,
+            justify="right" if right else "left",
+            overflow="fold",
+            min_width=max(len(word) for word in name.split()) if name else None,
+        )
     for row in rows:
         grid.add_row(*(cell if isinstance(cell, Text) else _cell(cell) for cell in row))
     return grid
@@ -106,11 +112,18 @@ def confirm(question: str, yes: bool) -> None:
         raise CliError("aborted; nothing was changed", ExitCode.ABORTED)
 
 
+def flag(*names: str, help: str) -> Any:
+    """A boolean flag option whose --help shows no value placeholder."""
+    return typer.Option(*names, metavar="", help=help)
+
+
 def run(app: typer.Typer) -> None:
     """Run a Typer app, turning CliError/AuthError into a one-line error and its exit code."""
     try:
         app()
     except CliError as exc:
+        for line in exc.lines:
+            note(f"  {escape(line)}")
         error(exc.message)
         sys.exit(int(exc.exit_code))
     except AuthError as exc:

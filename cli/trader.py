@@ -2,32 +2,21 @@
 
 from __future__ import annotations
 
-import os
 import time
-from pathlib import Path
 from typing import Annotated, Any
-from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo
 
 import typer
-from rich.console import Group
+from rich.console import Group, RenderableType
 from rich.live import Live
+from rich.syntax import Syntax
 from rich.text import Text
 
-from cli import watch
-from cli.client import DEFAULT_URL, URL_ENV, Client, UrlOption, read_url_file
-from cli.exit_codes import EXIT_CODES_HELP, CliError, ExitCode
-from cli.output import (
-    JsonOption,
-    console,
-    countdown,
-    emit_json,
-    money,
-    note,
-    run,
-    table,
-    yes_no,
-)
-from risk_manager.netaddr import is_loopback_host
+from cli import display, trader_doctor, watch
+from cli.client import Client, HomeOption, UrlOption
+from cli.exit_codes import EXIT_CODES_HELP
+from cli.output import JsonOption, console, emit_json, emit_text, flag, run, table
+from risk_manager.config.toml_writer import to_toml
 
 app = typer.Typer(
     name="risk-trader",
@@ -38,8 +27,16 @@ app = typer.Typer(
     add_completion=False,
 )
 AccountArg = Annotated[
-    str | None, typer.Argument(help="Account id (default: every account).", show_default=False)
+    str | None,
+    typer.Argument(
+        metavar="[ACCOUNT]", help="Account id (default: every account).", show_default=False
+    ),
 ]
+LOCKOUT_COLUMNS = ("Account", "Id", "Rule", "Scope", "Reason", "Ends", "Time left")
+STATE_LEGEND = (
+    "ACTIVE: trading allowed · REDUCING: only orders that reduce a position · "
+    "HALTED: no trading (new positions are closed at once)"
+)
 
 
 def account_ids(client: Client, account: str | None) -> list[str]:
@@ -49,77 +46,92 @@ def account_ids(client: Client, account: str | None) -> list[str]:
     return [row["account_id"] for row in client.get("/accounts")]
 
 
-def lockout_rows(lockouts: list[dict[str, Any]], elapsed: float = 0.0) -> list[list[Any]]:
+def trading_zone(client: Client) -> ZoneInfo:
+    """The daemon's trading-day zone (times are shown in it, labelled)."""
+    return display.zone(client.get("/status").get("timezone"))
+
+
+def lockout_rows(
+    lockouts: list[dict[str, Any]], tz: ZoneInfo, elapsed: float = 0.0
+) -> list[list[Any]]:
     """Table rows for lockouts; `elapsed` seconds since they were fetched tick the countdown."""
-    rows = []
-    for item in lockouts:
-        left = item.get("seconds_remaining")
-        remaining = None if left is None else float(left) - elapsed
-        scope = item.get("symbol") or "account"
-        rows.append(
-            [
-                item.get("account_id"),
-                item.get("id"),
-                item.get("rule"),
-                scope,
-                item.get("reason"),
-                Text(countdown(remaining), style="bold yellow"),
-            ]
-        )
-    return rows
-
-
-LOCKOUT_COLUMNS = ("Account", "Id", "Rule", "Scope", "Reason", "Time left")
+    return [
+        [
+            item.get("account_id"),
+            item.get("id"),
+            item.get("rule"),
+            item.get("symbol") or "account",
+            item.get("reason"),
+            display.lockout_end(item, tz),
+            Text(display.lockout_time_left(item, elapsed) or "—", style="bold yellow"),
+        ]
+        for item in lockouts
+    ]
 
 
 @app.command(epilog=EXIT_CODES_HELP)
-def status(url: UrlOption = None, as_json: JsonOption = False) -> None:
-    """Daemon health and a one-line summary per account (PnL, positions, lockout)."""
-    with Client(url) as client:
+def status(url: UrlOption = None, home: HomeOption = None, as_json: JsonOption = False) -> None:
+    """Daemon health and per account: trading state (per symbol root too), positions, PnL."""
+    with Client(url, home=home) as client:
         health = client.get("/health")
         summary = client.get("/status")
+        locks = {
+            a["account_id"]: client.get(f"/accounts/{a['account_id']}/lockouts")["lockouts"]
+            for a in summary.get("accounts", [])
+        }
     if as_json:
-        emit_json({"health": health, "status": summary})
+        emit_json({"health": health, "status": summary, "lockouts": locks})
         return
+    tz = display.zone(summary.get("timezone"))
     state = health.get("status", "?")
     colour = "green" if state == "healthy" else "yellow"
-    broker = "connected" if summary.get("connected") else "[red]disconnected[/]"
+    broker = "connected" if summary.get("connected") else "[bold red]DISCONNECTED[/]"
+    resets = display.clock_time(summary.get("next_reset"), tz)
     console.print(
         f"Daemon [{colour}]{state}[/] · v{summary.get('version')} · PID {summary.get('pid')} · "
-        f"broker {summary.get('broker')} {broker} · trading day {summary.get('trading_day')}"
+        f"broker {summary.get('broker')} {broker} · trading day {summary.get('trading_day')} "
+        f"(resets {resets})",
+        highlight=False,
     )
-    rows = [
-        [
-            a["account_id"],
-            a.get("name"),
-            yes_no(bool(a.get("can_trade"))),
-            a.get("positions"),
-            money(a.get("realized")),
-            money(a.get("unrealized")),
-            money(a.get("total")),
-            Text("LOCKED", style="bold red") if a.get("lockout") else "—",
-        ]
-        for a in summary.get("accounts", [])
-    ]
-    columns = (
-        "Account",
-        "Name",
-        "Can trade",
-        "Positions",
-        "Realized PnL",
-        "Unrealized PnL",
-        "Total PnL",
-        "Lockout",
-    )
+    rows, notes = [], []
+    for a in summary.get("accounts", []):
+        account_state, symbols = display.trading_states(a, locks.get(a["account_id"], []))
+        rows.append(
+            [
+                a["account_id"],
+                a.get("name"),
+                display.state_text(account_state, symbols),
+                a.get("positions"),
+                display.money(a.get("realized")),
+                display.money(a.get("unrealized")),
+                display.money(a.get("total")),
+            ]
+        )
+        for lk in locks.get(a["account_id"], []):
+            left = display.lockout_time_left(lk)
+            scope = lk.get("symbol") or "account"
+            notes.append(
+                f"  {a['account_id']} {scope}: {lk.get('rule')} — {lk.get('reason')}; "
+                f"{display.lockout_end(lk, tz)}" + (f" ({left} left)" if left else "")
+            )
+    columns = ("Account", "Name", "Trading", "Positions", "Realized PnL", "Unrealized PnL",
+               "Total PnL")  # fmt: skip
     console.print(table(None, columns, rows))
+    for line in notes:
+        console.print(Text(line), highlight=False)
+    if notes:
+        console.print(Text(STATE_LEGEND, style="dim"))
 
 
 @app.command(epilog=EXIT_CODES_HELP)
 def positions(
-    account: AccountArg = None, url: UrlOption = None, as_json: JsonOption = False
+    account: AccountArg = None,
+    url: UrlOption = None,
+    home: HomeOption = None,
+    as_json: JsonOption = False,
 ) -> None:
     """Open positions and working orders."""
-    with Client(url) as client:
+    with Client(url, home=home) as client:
         data = [client.get(f"/accounts/{a}/positions") for a in account_ids(client, account)]
     if as_json:
         emit_json(data[0] if account else data)
@@ -130,9 +142,9 @@ def positions(
             p["symbol"],
             p["side"],
             p["quantity"],
-            p["avg_price"],
-            p["last_price"],
-            money(p["unrealized_pnl"]),
+            display.price(p["avg_price"]),
+            display.price(p["last_price"]),
+            display.money(p["unrealized_pnl"]),
         ]
         for d in data
         for p in d["positions"]
@@ -149,7 +161,7 @@ def positions(
             o["side"],
             o["type"],
             o["quantity"],
-            o.get("limit_price") or o.get("stop_price"),
+            display.price(o.get("limit_price") or o.get("stop_price")),
             o["status"],
         ]
         for d in data
@@ -161,9 +173,14 @@ def positions(
 
 
 @app.command(epilog=EXIT_CODES_HELP)
-def pnl(account: AccountArg = None, url: UrlOption = None, as_json: JsonOption = False) -> None:
-    """Today's realized (net of fees), unrealized and total PnL."""
-    with Client(url) as client:
+def pnl(
+    account: AccountArg = None,
+    url: UrlOption = None,
+    home: HomeOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Today's gross PnL, fees, realized (net of fees), unrealized and total PnL."""
+    with Client(url, home=home) as client:
         data = [client.get(f"/accounts/{a}/pnl") for a in account_ids(client, account)]
     if as_json:
         emit_json(data[0] if account else data)
@@ -173,38 +190,33 @@ def pnl(account: AccountArg = None, url: UrlOption = None, as_json: JsonOption =
             d["account_id"],
             d.get("trading_day"),
             d.get("fills"),
-            money(d.get("realized_gross")),
-            money(-abs(float(d.get("fees") or 0))),
-            money(d.get("realized")),
-            money(d.get("unrealized")),
-            money(d.get("total")),
+            display.money(d.get("realized_gross")),
+            display.fees(d.get("fees")),
+            display.money(d.get("realized")),
+            display.money(d.get("unrealized")),
+            display.money(d.get("total")),
         ]
         for d in data
     ]
-    columns = (
-        "Account",
-        "Day",
-        "Fills",
-        "Gross PnL",
-        "Fees",
-        "Realized PnL",
-        "Unrealized PnL",
-        "Total PnL",
-    )
-    console.print(table("PnL today", columns, rows))
+    columns = ("Account", "Day", "Fills", "Gross PnL", "Fees", "Realized PnL", "Unrealized PnL",
+               "Total PnL")  # fmt: skip
+    grid = table("PnL today", columns, rows)
+    grid.caption, grid.caption_justify = display.FEES_NOTE, "left"
+    console.print(grid)
 
 
 @app.command(epilog=EXIT_CODES_HELP)
 def lockouts(
     account: AccountArg = None,
     watch_: Annotated[
-        bool, typer.Option("--watch", "-w", help="Keep the countdown ticking (Ctrl+C to quit).")
+        bool, flag("--watch", "-w", help="Keep the countdown ticking (Ctrl+C to quit).")
     ] = False,
     url: UrlOption = None,
+    home: HomeOption = None,
     as_json: JsonOption = False,
 ) -> None:
-    """Active lockouts with the time left until trading is allowed again."""
-    with Client(url) as client:
+    """Active lockouts: how each one ends, when (trading-day zone), and the time left."""
+    with Client(url, home=home) as client:
         ids = account_ids(client, account)
 
         def fetch() -> list[dict[str, Any]]:
@@ -214,24 +226,25 @@ def lockouts(
         if as_json:
             emit_json(data[0] if account else data)
             return
+        tz = trading_zone(client)
         if not watch_:
-            console.print(_lockouts_view(data, 0.0))
+            console.print(_lockouts_view(data, tz, 0.0))
             return
         fetched = time.monotonic()
         # Refetch every 5 s (lockouts end or start); tick the countdown locally in between.
-        with Live(_lockouts_view(data, 0.0), console=console, auto_refresh=False) as live:
+        with Live(_lockouts_view(data, tz, 0.0), console=console, auto_refresh=False) as live:
             try:
                 while True:
                     time.sleep(1.0)
                     if time.monotonic() - fetched >= 5.0:
                         data, fetched = fetch(), time.monotonic()
-                    live.update(_lockouts_view(data, time.monotonic() - fetched), refresh=True)
+                    live.update(_lockouts_view(data, tz, time.monotonic() - fetched), refresh=True)
             except KeyboardInterrupt:
                 pass
 
 
-def _lockouts_view(data: list[dict[str, Any]], elapsed: float) -> Group | str:
-    rows = [row for d in data for row in lockout_rows(d.get("lockouts", []), elapsed)]
+def _lockouts_view(data: list[dict[str, Any]], tz: ZoneInfo, elapsed: float) -> RenderableType:
+    rows = [row for d in data for row in lockout_rows(d.get("lockouts", []), tz, elapsed)]
     if not rows:
         return Group(Text("No active lockouts: trading allowed.", style="green"))
     return Group(table("Lockouts", LOCKOUT_COLUMNS, rows))
@@ -241,167 +254,155 @@ def _lockouts_view(data: list[dict[str, Any]], elapsed: float) -> Group | str:
 def log_(
     account: AccountArg = None,
     limit: Annotated[
-        int, typer.Option("--limit", "-n", min=1, max=500, help="Rows per account.")
+        int,
+        typer.Option(
+            "--limit", "-n", min=1, max=500, metavar="N", help="Records to show (all accounts)."
+        ),
     ] = 20,
     before: Annotated[
-        int | None, typer.Option("--before", min=1, help="Page back: only ids below this.")
+        int | None,
+        typer.Option(
+            "--before", min=1, metavar="ID", help="Older page: only records with ids below ID."
+        ),
     ] = None,
     url: UrlOption = None,
+    home: HomeOption = None,
     as_json: JsonOption = False,
 ) -> None:
-    """The enforcement log (what the daemon did and why), newest first."""
-    with Client(url) as client:
-        data = [
-            client.get(f"/accounts/{a}/enforcement", limit=limit, before=before)
-            for a in account_ids(client, account)
-        ]
-    if as_json:
-        emit_json(data[0] if account else data)
+    """The enforcement log (what the daemon did and why), newest first, N records a page."""
+    with Client(url, home=home) as client:
+        path = f"/accounts/{account}/enforcement" if account else "/enforcement"
+        data = client.get(path, limit=limit, before=before)
+        tz = trading_zone(client) if not as_json else None
+    if as_json or tz is None:
+        emit_json(data)
         return
     rows = [
         [
             r["id"],
-            (r.get("created_at") or "")[:19].replace("T", " "),
+            display.stamp(r.get("created_at"), tz),
             r["account_id"],
             ", ".join(r.get("rules") or [r.get("rule")]),
             r.get("reason"),
             r.get("status"),
             r.get("outcome"),
         ]
-        for d in data
-        for r in d["records"]
+        for r in data["records"]
     ]
     if not rows:
-        console.print("No enforcement actions.")
+        console.print("No enforcement actions." if before is None else "No older records.")
         return
     columns = ("Id", "Time", "Account", "Rules", "Reason", "Status", "Outcome")
-    console.print(table("Enforcement log", columns, rows))
+    console.print(table("Enforcement log (newest first)", columns, rows))
+    if data.get("next_before") is not None:
+        command = f"risk-trader log{f' {account}' if account else ''} --limit {limit}"
+        console.print(f"Older: {command} --before {data['next_before']}", highlight=False)
 
 
-def rule_text(params: dict[str, Any]) -> str:
-    """Rule parameters as compact `key=value` pairs (the `enabled` flag is implied)."""
-    return ", ".join(f"{k}={v}" for k, v in params.items() if k != "enabled")
+def _toml_ready(value: Any) -> Any:
+    """The API's JSON (decimals as strings) back to the numbers the config file holds."""
+    if isinstance(value, str):
+        try:
+            number = float(value)
+        except ValueError:
+            return value
+        return int(number) if number.is_integer() and "." not in value else number
+    if isinstance(value, list):
+        return [_toml_ready(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _toml_ready(v) for k, v in value.items() if v is not None}
+    return value
+
+
+def rules_text(entry: dict[str, Any]) -> str:
+    """One account's rules as the config file would write them (TOML tables)."""
+    rules = {
+        name: {k: v for k, v in params.items() if k != "enabled"}
+        for name, params in entry.get("rules", {}).items()
+    }
+    return to_toml(_toml_ready(rules)) if rules else "# no rules\n"
 
 
 @app.command(epilog=EXIT_CODES_HELP)
-def rules(url: UrlOption = None, as_json: JsonOption = False) -> None:
+def rules(url: UrlOption = None, home: HomeOption = None, as_json: JsonOption = False) -> None:
     """The rules in force for each account (the daemon's effective configuration)."""
-    with Client(url) as client:
+    with Client(url, home=home) as client:
         data = client.get("/rules")
     if as_json:
         emit_json(data)
         return
-    rows = [
-        [account_id, entry.get("profile"), name, rule_text(params)]
-        for account_id, entry in data.items()
-        for name, params in entry.get("rules", {}).items()
-    ]
-    console.print(table("Rules", ("Account", "Profile", "Rule", "Parameters"), rows))
+    for account_id, entry in data.items():
+        heading = f"# {account_id} (profile {entry.get('profile') or 'none'})\n"
+        text = heading + rules_text(entry) + "\n"
+        if console.is_terminal:
+            console.print(Syntax(text, "toml", theme="ansi_dark", background_color="default"))
+        else:
+            emit_text(text)
 
 
-def _clock(action: str, url: str | None, as_json: bool) -> None:
-    with Client(url) as client:
+def _clock(action: str, url: str | None, home: Any, as_json: bool) -> None:
+    with Client(url, home=home) as client:
         data = client.post(f"/trader/{action}")
+        tz = trading_zone(client)
     if as_json:
         emit_json(data)
         return
-    label = "Clocked in" if action == "clock-in" else "Clocked out"
-    extra = ""
-    if isinstance(data, dict):
-        extra = " ".join(f"{k}={v}" for k, v in data.items() if not isinstance(v, dict | list))
-    console.print(f"[green]{label}[/] {extra}".rstrip())
+    started = display.clock_time(data.get("started_at"), tz)
+    week = f"This week ({data.get('week')}): {data.get('week_total')} clocked."
+    if action == "clock-in":
+        text = f"Clocked in at {started} (session {data.get('session_id')}). {week}"
+    else:
+        ended = display.clock_time(data.get("ended_at"), tz)
+        text = (
+            f"Clocked out at {ended} after {data.get('duration')} "
+            f"(session {data.get('session_id')}, since {started}). {week}"
+        )
+    console.print(f"[green]✓[/] {text}", highlight=False)
 
 
 @app.command("clock-in", epilog=EXIT_CODES_HELP)
-def clock_in(url: UrlOption = None, as_json: JsonOption = False) -> None:
+def clock_in(url: UrlOption = None, home: HomeOption = None, as_json: JsonOption = False) -> None:
     """Start a trading session (recorded by the daemon)."""
-    _clock("clock-in", url, as_json)
+    _clock("clock-in", url, home, as_json)
 
 
 @app.command("clock-out", epilog=EXIT_CODES_HELP)
-def clock_out(url: UrlOption = None, as_json: JsonOption = False) -> None:
+def clock_out(url: UrlOption = None, home: HomeOption = None, as_json: JsonOption = False) -> None:
     """End the current trading session."""
-    _clock("clock-out", url, as_json)
+    _clock("clock-out", url, home, as_json)
+
+
+@app.command("sessions", epilog=EXIT_CODES_HELP)
+def sessions(url: UrlOption = None, home: HomeOption = None, as_json: JsonOption = False) -> None:
+    """This week's clock-in sessions, the open one and the week's total."""
+    with Client(url, home=home) as client:
+        data = client.get("/trader/sessions")
+        tz = trading_zone(client)
+    if as_json:
+        emit_json(data)
+        return
+    rows = [
+        [
+            s.get("session_id"),
+            display.stamp(s.get("started_at"), tz),
+            "open" if s.get("open") else display.stamp(s.get("ended_at"), tz),
+            s.get("duration"),
+        ]
+        for s in data.get("sessions", [])
+    ]
+    if rows:
+        console.print(table("Sessions this week", ("Session", "Started", "Ended", "Length"), rows))
+    current = data.get("current")
+    since = "" if not current else display.clock_time(current.get("started_at"), tz)
+    state = f"clocked in since {since}" if current else "not clocked in"
+    console.print(
+        f"Week {data.get('week')}: {data.get('week_total')} clocked; now {state}.",
+        highlight=False,
+    )
 
 
 app.command("watch", epilog=EXIT_CODES_HELP)(watch.watch)
-
-
-WSL_HINT = (
-    "WSL2 cannot reach a daemon on the Windows loopback in NAT mode. Add to "
-    "%UserProfile%\\.wslconfig:\n[wsl2]\nnetworkingMode=mirrored\nthen run `wsl --shutdown` "
-    "from Windows and reopen this shell, or pass --url."
-)
-
-
-def is_wsl() -> bool:
-    """Whether this runs inside Windows Subsystem for Linux."""
-    try:
-        return "microsoft" in Path("/proc/version").read_text(encoding="utf-8").lower()
-    except OSError:
-        return False
-
-
-def is_loopback(url: str) -> bool:
-    """Whether the URL's host is a loopback address (the daemon refuses anything else)."""
-    return is_loopback_host(urlsplit(url).hostname or "")
-
-
-def _candidates(url: str | None) -> list[tuple[str, str]]:
-    found: list[tuple[str, str]] = []
-    env = os.environ.get(URL_ENV)
-    sources = (
-        ("RISK_MANAGER_URL" if url and url == env else "--url", url),
-        ("RISK_MANAGER_URL", env),
-        ("state/daemon.url", read_url_file(None)),
-        ("default", DEFAULT_URL),
-    )
-    for source, value in sources:
-        if value and value.rstrip("/") not in {u for _, u in found}:
-            found.append((source, value.rstrip("/")))
-    return found
-
-
-def _probe(url: str) -> dict[str, Any] | None:
-    try:
-        with Client(url, timeout=3.0) as client:
-            return client.get("/health")
-    except CliError:
-        return None
-
-
-@app.command("doctor", epilog=EXIT_CODES_HELP)
-def doctor(url: UrlOption = None, as_json: JsonOption = False) -> None:
-    """Find the daemon: try --url, $RISK_MANAGER_URL, the daemon.url file and the default."""
-    checks = []
-    for source, candidate in _candidates(url):
-        health = _probe(candidate)
-        checks.append(
-            {
-                "source": source,
-                "url": candidate,
-                "loopback": is_loopback(candidate),
-                "reachable": health is not None,
-                "status": None if health is None else health.get("status"),
-            }
-        )
-    found = next((c["url"] for c in checks if c["reachable"]), None)
-    wsl = is_wsl()
-    if as_json:
-        emit_json({"found": found, "wsl": wsl, "candidates": checks})
-    else:
-        for check in checks:
-            mark = "[green]✓[/]" if check["reachable"] else "[red]✗[/]"
-            state = check["status"] or "no answer"
-            local = "" if check["loopback"] else " [yellow](not loopback: the daemon refuses it)[/]"
-            console.print(f"{mark} {check['url']} ({check['source']}): {state}{local}")
-        console.print(f"{'[yellow]![/]' if wsl else '[green]✓[/]'} WSL: {'yes' if wsl else 'no'}")
-        if found:
-            console.print(f"[green]Daemon found at {found}[/]")
-    if found is None:
-        if wsl:
-            note(WSL_HINT)
-        raise CliError("daemon not reachable at any candidate URL", ExitCode.NOT_RUNNING)
+app.command("doctor", epilog=EXIT_CODES_HELP)(trader_doctor.doctor)
 
 
 def main() -> None:

@@ -1,8 +1,10 @@
 """risk-trader watch: a full-screen dashboard fed by the daemon's event stream.
 
 A background thread reads the SSE stream and only updates the in-memory `Model`; a second
-thread resyncs over REST when an event says the picture changed (a fill, a lockout, a reset),
-never more often than every RESYNC_MIN_SECONDS. The main thread just renders the model.
+thread resyncs over REST when an event says the picture changed (a fill, a quote that moved a
+position's PnL, a lockout, a reset), never more often than every RESYNC_MIN_SECONDS. The main
+thread just renders the model. Every reconnect finds the daemon afresh (--url, else the home's
+state/daemon.url), so a daemon restarted on another port is followed.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ import threading
 import time
 from collections import deque
 from datetime import datetime
+from pathlib import Path
 from typing import Annotated, Any
 
 import typer
@@ -20,13 +23,15 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
-from cli.client import Client, UrlOption
+from cli import display
+from cli.client import Client, HomeOption, UrlOption
+from cli.display import money
 from cli.exit_codes import CliError
-from cli.output import JsonOption, console, countdown, emit_json, money, table
+from cli.output import JsonOption, console, emit_json, flag, table
 
-RESYNC_MIN_SECONDS = 3.0
-RESYNC_IDLE_SECONDS = 15.0  # positions' marks only come over REST; refresh them now and then
-RECONNECT_SECONDS = 2.0
+RESYNC_MIN_SECONDS = 1.0
+RESYNC_IDLE_SECONDS = 15.0
+RECONNECT_SECONDS = 1.0
 # (rule, parameter, kind, PnL figure) for the limits a trader watches get closer.
 LIMITS = (
     ("daily_realized_loss", "limit", "loss", "realized"),
@@ -34,7 +39,11 @@ LIMITS = (
     ("daily_realized_profit", "target", "profit", "realized"),
     ("max_unrealized_profit", "target", "profit", "unrealized"),
 )
-RESYNC_EVENTS = frozenset({"hello", "fill", "violation", "lockout", "lockout_ended", "day_reset"})
+# A "pnl" event follows every quote that moves an open position: the positions table is
+# refreshed with it, so the header's PnL and the table agree.
+RESYNC_EVENTS = frozenset(
+    {"hello", "fill", "pnl", "violation", "lockout", "lockout_ended", "day_reset"}
+)
 
 
 class Model:
@@ -50,8 +59,24 @@ class Model:
         self.actions: deque[tuple[str, str, str]] = deque(maxlen=8)
         self.connected: bool | None = None
         self.stream = "connecting"
+        self.daemon_url = ""
+        self.link_problem: str | None = None  # why the daemon cannot be reached, in full
         self.synced_at = 0.0
         self.resync = threading.Event()
+
+    def lost(self, problem: str) -> None:
+        """The daemon stopped answering: say so at once; the broker state is unknown."""
+        with self.lock:
+            self.link_problem = problem
+            self.connected = None
+            self.stream = "disconnected"
+
+    def reached(self, url: str) -> None:
+        """The stream is live again (maybe at a new URL)."""
+        with self.lock:
+            self.link_problem = None
+            self.daemon_url = url
+            self.stream = "live"
 
     def load(self, client: Client) -> None:
         """Replace the picture with a fresh REST snapshot."""
@@ -67,6 +92,7 @@ class Model:
             )
         fetched = time.monotonic()
         with self.lock:
+            self.daemon_url = client.url
             self.status, self.rules, self.synced_at = status, rules, fetched
             self.connected = status.get("connected")
             records = []
@@ -81,18 +107,23 @@ class Model:
                 records += log.get("records", [])
             records.sort(key=lambda r: r.get("created_at") or "")
             self.actions.clear()
+            tz = self.zone()
             for record in records[-self.actions.maxlen :]:  # type: ignore[operator]
-                stamp = (record.get("created_at") or "")[11:19]
+                stamp = display.stamp(record.get("created_at"), tz)[11:]
                 text = f"{record.get('reason')} → {record.get('outcome') or record.get('status')}"
                 self.actions.append((stamp, record.get("account_id", ""), text))
+
+    def zone(self) -> Any:
+        """The trading-day zone the daemon reports (times on screen are in it)."""
+        return display.zone(self.status.get("timezone"))
 
     def apply(self, kind: str, data: Any) -> None:
         """Fold one stream event into the model; ask for a resync when REST knows more."""
         if not isinstance(data, dict):
             return
         now = time.monotonic()
-        stamp = datetime.now().astimezone().strftime("%H:%M:%S")
         with self.lock:
+            stamp = display.stamp(datetime.now().astimezone(), self.zone())[11:]
             account_id = str(data.get("account_id", ""))
             if kind == "pnl" and account_id:
                 self.pnl.setdefault(account_id, {"account_id": account_id}).update(data)
@@ -126,6 +157,7 @@ class Model:
                 },
                 "actions": list(self.actions),
                 "stream": self.stream,
+                "daemon_url": self.daemon_url,
             }
 
     def render(self) -> RenderableType:
@@ -139,20 +171,25 @@ class Model:
                 self._actions(),
             )
 
-    def _header(self) -> Text:
+    def _header(self) -> RenderableType:
         broker = {None: ("unknown", "yellow"), True: ("connected", "green"),
                   False: ("DISCONNECTED", "bold red")}[self.connected]  # fmt: skip
-        stream_style = "green" if self.stream == "live" else "yellow"
+        stream_style = "green" if self.stream in ("live", "snapshot") else "bold red"
+        tz = self.zone()
         text = Text.assemble(
             ("Risk Manager ", "bold"),
-            (datetime.now().astimezone().strftime("%H:%M:%S"), "cyan"),
+            (display.stamp(datetime.now().astimezone(), tz)[11:], "cyan"),
+            "  daemon ",
+            (self.stream, stream_style),
             "  broker ",
             broker,
-            "  stream ",
-            (self.stream, stream_style),
             f"  trading day {self.status.get('trading_day', '—')}",
         )
-        return text
+        if self.link_problem is None:
+            return text
+        # The whole message, URL included: it wraps on a narrow screen, it is never cut.
+        problem = Text(f"DISCONNECTED: {self.link_problem}", style="bold red", overflow="fold")
+        return Group(text, problem, Text("reconnecting…", style="yellow"))
 
     def _account_panel(self, account_id: str) -> Panel:
         figures = self.pnl[account_id]
@@ -176,10 +213,17 @@ class Model:
         body: list[RenderableType] = [grid]
         if limits:
             body.append(table(None, ("Limit", "Threshold", "PnL", "Left", "Used"), limits))
-        locked = bool(self.lockouts.get(account_id))
-        title = Text.assemble((account_id, "bold"), ("  LOCKED" if locked else "", "bold red"))
+        state, symbols = display.trading_states(
+            self.pnl[account_id], self.lockouts.get(account_id, [])
+        )
+        title = Text.assemble((account_id, "bold"), "  ", display.state_text(state, symbols))
+        border = {"ACTIVE": "blue", "REDUCING": "yellow"}.get(state, "red")
         return Panel(
-            Group(*body), title=title, title_align="left", border_style="red" if locked else "blue"
+            Group(*body),
+            title=title,
+            title_align="left",
+            border_style=border,
+            expand=console.is_terminal,  # full width on screen, snug in a file
         )
 
     def _positions(self) -> RenderableType:
@@ -189,8 +233,8 @@ class Model:
                 p.get("symbol"),
                 p.get("side"),
                 p.get("quantity"),
-                p.get("avg_price"),
-                p.get("last_price"),
+                display.price(p.get("avg_price")),
+                display.price(p.get("last_price")),
                 money(p.get("unrealized_pnl")),
             ]
             for a, items in sorted(self.positions.items())
@@ -202,24 +246,25 @@ class Model:
         return table("Positions", columns, rows)
 
     def _lockouts(self) -> RenderableType:
-        now = time.monotonic()
+        now, tz = time.monotonic(), self.zone()
         rows = []
         for account_id, items in sorted(self.lockouts.items()):
             for lk in items:
-                left = lk.get("seconds_remaining")
-                remaining = None if left is None else float(left) - (now - lk["_at"])
+                left = display.lockout_time_left(lk, now - lk["_at"])
                 rows.append(
                     [
                         account_id,
                         lk.get("rule"),
                         lk.get("symbol") or "account",
                         lk.get("reason"),
-                        Text(countdown(remaining), style="bold yellow"),
+                        display.lockout_end(lk, tz),
+                        Text(left or "—", style="bold yellow"),
                     ]
                 )
         if not rows:
             return Text("No lockouts: trading allowed.", style="green")
-        return table("Lockouts", ("Account", "Rule", "Scope", "Reason", "Time left"), rows)
+        columns = ("Account", "Rule", "Scope", "Reason", "Ends", "Time left")
+        return table("Lockouts", columns, rows)
 
     def _actions(self) -> RenderableType:
         if not self.actions:
@@ -252,60 +297,65 @@ def limit_rows(rules: dict[str, Any], figures: dict[str, Any]) -> list[list[Any]
                 f"{rule} ({kind})",
                 money(threshold if kind == "profit" else -threshold),
                 money(pnl),
-                Text(f"${max(left, 0):,.2f}", style=style),
-                Text(f"{max(used, 0):.0%}", style=style),
+                Text(display.money_text(max(left, 0)), style=style),
+                Text(display.percent(max(used, 0.0)), style=style),
             ]
         )
     return rows
 
 
-def _read_stream(model: Model, url: str, stop: threading.Event) -> None:
+def _read_stream(model: Model, url: str | None, home: Path | None, stop: threading.Event) -> None:
     while not stop.is_set():
         try:
-            with Client(url) as client:
+            # A new Client each time: it reads state/daemon.url again (the port may change).
+            with Client(url, home=home) as client:
                 for kind, data in client.events():
-                    model.stream = "live"
+                    if kind == "hello":
+                        model.reached(client.url)
                     model.apply(kind, data)
                     if stop.is_set():
                         return
-            model.stream = "stream closed; reconnecting"
+                model.lost(f"the daemon at {client.url} closed the event stream (stopping?)")
         except CliError as exc:
-            model.stream = f"reconnecting ({exc.message[:40]})"
+            model.lost(exc.message)
         model.resync.set()
         stop.wait(RECONNECT_SECONDS)
 
 
-def _resync(model: Model, url: str, stop: threading.Event) -> None:
-    with Client(url) as client:
-        while not stop.is_set():
-            model.resync.wait(RESYNC_IDLE_SECONDS)
-            # Throttle: a burst of fills costs one resync, not one per fill.
-            stop.wait(max(0.0, model.synced_at + RESYNC_MIN_SECONDS - time.monotonic()))
-            if stop.is_set():
-                return
-            model.resync.clear()
-            try:
+def _resync(model: Model, url: str | None, home: Path | None, stop: threading.Event) -> None:
+    while not stop.is_set():
+        model.resync.wait(RESYNC_IDLE_SECONDS)
+        # Throttle: a burst of fills or quotes costs one resync, not one each.
+        stop.wait(max(0.0, model.synced_at + RESYNC_MIN_SECONDS - time.monotonic()))
+        if stop.is_set():
+            return
+        model.resync.clear()
+        try:
+            with Client(url, home=home) as client:
                 model.load(client)
-            except CliError as exc:
-                model.stream = f"resync failed ({exc.message[:40]})"
-                model.synced_at = time.monotonic()
+        except CliError:
+            model.synced_at = time.monotonic()  # the stream reader reports the outage
 
 
 def watch(
     url: UrlOption = None,
+    home: HomeOption = None,
     once: Annotated[
-        bool, typer.Option("--once", help="Print one frame and exit (no full screen).")
+        bool, flag("--once", help="Print one frame and exit (no full screen).")
     ] = False,
     duration: Annotated[
-        float | None, typer.Option("--duration", min=0.1, help="Exit after this many seconds.")
+        float | None,
+        typer.Option(
+            "--duration", min=0.1, metavar="SECONDS", help="Exit after this many seconds."
+        ),
     ] = None,
     as_json: JsonOption = False,
 ) -> None:
-    """Live dashboard: PnL against each limit, positions, lockout countdowns, enforcement."""
+    """Live dashboard: trading state, PnL against each limit, positions, lockouts with their
+    end time and countdown, enforcement actions."""
     model = Model()
-    with Client(url) as client:
+    with Client(url, home=home) as client:
         model.load(client)  # fail fast (exit 3) when the daemon is down
-        base = client.url
     if once or as_json:
         model.stream = "snapshot"
         if as_json:
@@ -315,8 +365,8 @@ def watch(
         return
     stop = threading.Event()
     threads = [
-        threading.Thread(target=_read_stream, args=(model, base, stop), daemon=True),
-        threading.Thread(target=_resync, args=(model, base, stop), daemon=True),
+        threading.Thread(target=_read_stream, args=(model, url, home, stop), daemon=True),
+        threading.Thread(target=_resync, args=(model, url, home, stop), daemon=True),
     ]
     for thread in threads:
         thread.start()

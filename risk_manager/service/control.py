@@ -8,6 +8,7 @@ import signal
 import subprocess
 import sys
 import time
+import tomllib
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -88,10 +89,49 @@ def read_pid(paths: HomePaths) -> int | None:
     return pid
 
 
+def configured_url(paths: HomePaths) -> str | None:
+    """http://host:port from the home's config file, when it names a fixed port."""
+    try:
+        with paths.config_file.open("rb") as handle:
+            daemon = tomllib.load(handle).get("daemon", {})
+    except (OSError, tomllib.TOMLDecodeError):
+        return None
+    port = daemon.get("port") if isinstance(daemon, dict) else None
+    host = daemon.get("host", "127.0.0.1") if isinstance(daemon, dict) else None
+    if type(port) is not int or not 0 < port < 65536 or not isinstance(host, str):
+        return None  # port 0 (a free port, only daemon.url knows it) or invalid
+    return f"http://{f'[{host}]' if ':' in host else host}:{port}"
+
+
+def url_candidates(paths: HomePaths, url: str | None = None) -> list[tuple[str, str]]:
+    """Where the API base URL may come from, in order, as (source, URL): explicit,
+    $RISK_MANAGER_URL, the running daemon's state/daemon.url, the port in the home's config,
+    the default. Empty sources and repeated URLs are left out."""
+    env = os.environ.get(URL_ENV)
+    sources = (
+        (URL_ENV if url is not None and url == env else "--url", url),
+        (URL_ENV, env),
+        (str(paths.url_file), _read_text(paths.url_file)),
+        (f"port in {paths.config_file}", configured_url(paths)),
+        ("default", DEFAULT_URL),
+    )
+    found: list[tuple[str, str]] = []
+    for source, value in sources:
+        value = (value or "").strip().rstrip("/")
+        if value and value not in {seen for _, seen in found}:
+            found.append((source, value))
+    return found
+
+
+def locate_url(paths: HomePaths, url: str | None = None) -> tuple[str, str]:
+    """The API base URL the CLIs use and where it came from (see url_candidates)."""
+    source, found = url_candidates(paths, url)[0]
+    return found, source
+
+
 def resolve_url(paths: HomePaths, url: str | None = None) -> str:
-    """The API base URL: explicit, $RISK_MANAGER_URL, state/daemon.url, default (as the CLIs)."""
-    found = url or os.environ.get(URL_ENV) or _read_text(paths.url_file) or DEFAULT_URL
-    return found.rstrip("/")
+    """The API base URL (see locate_url)."""
+    return locate_url(paths, url)[0]
 
 
 def check_health(url: str, timeout: float = 2.0) -> dict[str, Any] | None:

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from cli import trader
+from cli import trader_doctor
 from cli.exit_codes import CliError
 from tests.cli.conftest import free_port_url, run_cli
 from tests.daemon_process import DaemonProcess
@@ -137,30 +137,32 @@ def test_doctor_when_daemon_down_reports_and_exits_3(tmp_path: Path) -> None:
     assert result.code == 3
     report = result.json()
     assert report["found"] is None
-    assert report["candidates"][0] == {
+    first = report["candidates"][0]
+    assert {k: first[k] for k in ("source", "url", "loopback", "reachable", "status")} == {
         "source": "--url",
         "url": down,
         "loopback": True,
         "reachable": False,
         "status": None,
     }
+    assert f"daemon not running at {down}" in first["problem"]
 
 
 def test_doctor_in_wsl_prints_mirrored_networking_hint(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    monkeypatch.setattr(trader, "is_wsl", lambda: True)
+    monkeypatch.setattr(trader_doctor, "is_wsl", lambda: True)
     monkeypatch.delenv("RISK_MANAGER_URL", raising=False)
 
     with pytest.raises(CliError) as failed:
-        trader.doctor(url=free_port_url(), as_json=True)
+        trader_doctor.doctor(url=free_port_url(), as_json=True)
 
     assert failed.value.exit_code == 3
     assert "networkingMode=mirrored" in capsys.readouterr().err
 
 
 def test_loopback_detection() -> None:
-    assert trader.is_loopback("http://127.0.0.1:5555")
-    assert trader.is_loopback("http://localhost:5555")
-    assert trader.is_loopback("http://[::1]:5555")
-    assert not trader.is_loopback("http://192.168.1.5:5555")
+    assert trader_doctor.is_loopback("http://127.0.0.1:5555")
+    assert trader_doctor.is_loopback("http://localhost:5555")
+    assert trader_doctor.is_loopback("http://[::1]:5555")
+    assert not trader_doctor.is_loopback("http://192.168.1.5:5555")
