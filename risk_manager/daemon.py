@@ -418,8 +418,9 @@ def _admin_auth_slowed(bus: EventBus) -> Callable[[int, int], None]:
             f"{seconds} s (risk-admin auth-reset clears it)"
         )
         logger.critical(message)
-        details = {"failures": failures, "wait_seconds": seconds}
-        bus.alert("admin_auth_penalty", "critical", message, **details)
+        bus.alert(
+            "admin_auth_penalty", "critical", message, failures=failures, wait_seconds=seconds
+        )
 
     return slowed
 

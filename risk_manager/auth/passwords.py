@@ -89,10 +89,10 @@ class StoredSecret:
         salt = _b64_field(doc, "salt")
         if len(salt) < SALT_BYTES:
             raise ValueError(f"salt shorter than {SALT_BYTES} bytes")
-        keys = {name: _b64_field(doc, name) for name in ("stored_key", "server_key")}
-        if any(len(key) != KEY_BYTES for key in keys.values()):
+        stored_key, server_key = _b64_field(doc, "stored_key"), _b64_field(doc, "server_key")
+        if len(stored_key) != KEY_BYTES or len(server_key) != KEY_BYTES:
             raise ValueError(f"stored_key and server_key must be {KEY_BYTES} bytes")
-        return cls(salt=salt, iterations=iterations, **keys)
+        return cls(salt, iterations, stored_key, server_key)
 
 
 def _b64(data: bytes) -> str:
