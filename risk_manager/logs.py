@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -26,6 +27,18 @@ def _is_enforcement(record: Record) -> bool:
     return record["extra"].get("channel") == "enforcement"
 
 
+def _open_readable(path: str, flags: int) -> int:
+    """Open a log file readable by everyone, whatever the umask (systemd's UMask=0077).
+
+    logs/ is the one part of the home other users may read (SPEC §6); config, state and
+    secrets keep the umask's owner-only modes.
+    """
+    fd = os.open(path, flags, 0o644)
+    if sys.platform != "win32":
+        os.fchmod(fd, 0o644)
+    return fd
+
+
 def configure(logs_dir: Path, settings: LogConfig) -> None:
     """Replace every sink: console, system.log, enforcement.log, error.log (rotated)."""
     logger.remove()
@@ -39,7 +52,7 @@ def configure(logs_dir: Path, settings: LogConfig) -> None:
     def add_file(name: str, level: str, **options: Any) -> None:
         logger.add(logs_dir / name, level=level, format=FILE_FORMAT, rotation=settings.rotation,
                    retention=settings.retention, encoding="utf-8", diagnose=False,
-                   **options)  # fmt: skip
+                   opener=_open_readable, **options)  # fmt: skip
 
     add_file("system.log", settings.level)
     add_file("enforcement.log", "INFO", filter=_is_enforcement)

@@ -47,9 +47,13 @@ def write_config(home: Path, profile: str = "", text: str | None = None) -> Path
 class DaemonProcess:
     """One daemon subprocess with a home directory; restartable on the same home."""
 
-    def __init__(self, home: Path, extra_args: tuple[str, ...] = ()) -> None:
+    def __init__(
+        self, home: Path, extra_args: tuple[str, ...] = (), prefix: tuple[str, ...] = ()
+    ) -> None:
         self.home = home
         self.extra_args = extra_args
+        # A wrapper (sandbox, another user) that must exec the daemon so the PID stays its own.
+        self.prefix = prefix
         self.proc: subprocess.Popen[bytes] | None = None
         self.url = ""
         self.client: httpx.Client | None = None
@@ -61,7 +65,7 @@ class DaemonProcess:
         env = {**os.environ, "PYTHONUNBUFFERED": "1"}
         self.log = self.log_path.open("ab")
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "risk_manager", "run", "--home", str(self.home),
+            [*self.prefix, sys.executable, "-m", "risk_manager", "run", "--home", str(self.home),
              "--port", "0", *self.extra_args],
             stdout=self.log, stderr=subprocess.STDOUT, env=env,
         )  # fmt: skip

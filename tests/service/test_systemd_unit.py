@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import configparser
+import re
 import shutil
 import subprocess
 import sys
@@ -41,19 +42,24 @@ def test_unit_supervises_the_daemon_as_the_brief_asks() -> None:
         "ProtectHome": "true",
         "NoNewPrivileges": "true",
         "PrivateTmp": "true",
+        "UMask": "0077",
+        "ProtectProc": "invisible",
+        "PrivateUsers": "true",
+        "RemoveIPC": "true",
+        "SystemCallFilter": "~@privileged @resources",  # the last line; @system-service first
+        "SystemCallErrorNumber": "EPERM",
     }
     assert {key: service[key] for key in expected} == expected
+    # A unit that gives up after a burst would stop enforcing until someone notices.
+    assert unit_settings()["Unit"]["StartLimitIntervalSec"] == "0"
+    assert "StartLimitBurst" not in unit_settings()["Unit"]
     assert "RISK_MANAGER_HOME=/var/lib/risk-manager" in UNIT.read_text()
 
 
 @pytest.mark.skipif(shutil.which("systemd-analyze") is None, reason="systemd-analyze not installed")
 def test_systemd_analyze_verify_reports_nothing(tmp_path: Path) -> None:
-    # verify insists that ExecStart exists; point it at this interpreter, change nothing else.
-    unit = tmp_path / "risk-manager.service"
-    unit.write_text(UNIT.read_text().replace(INSTALLED_PYTHON, sys.executable))
-
     result = subprocess.run(
-        ["systemd-analyze", "verify", str(unit)],
+        ["systemd-analyze", "verify", str(unit_for_analysis(tmp_path))],
         capture_output=True,
         text=True,
         timeout=60,
@@ -63,3 +69,41 @@ def test_systemd_analyze_verify_reports_nothing(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr
     # Unknown keys and bad values are only warnings to systemd: any output is a defect.
     assert result.stderr.strip() == ""
+
+
+def unit_for_analysis(tmp_path: Path) -> Path:
+    # systemd-analyze insists that ExecStart exists; point it at this interpreter only.
+    unit = tmp_path / "risk-manager.service"
+    unit.write_text(UNIT.read_text().replace(INSTALLED_PYTHON, sys.executable))
+    return unit
+
+
+def exposure(unit: Path) -> float:
+    """`systemd-analyze security`'s overall exposure level of a unit file (0 best, 10 worst)."""
+    result = subprocess.run(
+        ["systemd-analyze", "security", "--offline=true", str(unit)],
+        capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
+    found = re.search(r"Overall exposure level for \S+: (\d+\.\d+)", result.stdout)
+    assert found, result.stdout + result.stderr
+    return float(found.group(1))
+
+
+@pytest.mark.skipif(shutil.which("systemd-analyze") is None, reason="systemd-analyze not installed")
+def test_systemd_analyze_security_scores_at_most_1_5(tmp_path: Path) -> None:
+    assert exposure(unit_for_analysis(tmp_path)) <= 1.5
+
+
+@pytest.mark.skipif(shutil.which("systemd-analyze") is None, reason="systemd-analyze not installed")
+def test_ip_allowlist_drop_in_is_valid_and_tightens_the_score(tmp_path: Path) -> None:
+    unit = unit_for_analysis(tmp_path)
+    plain = exposure(unit)
+    # A drop-in's [Service] lines apply as if appended to the unit's own section.
+    unit.write_text(unit.read_text() + "\n" + (UNIT.parent / "ip-allowlist.conf").read_text())
+
+    verify = subprocess.run(
+        ["systemd-analyze", "verify", str(unit)], capture_output=True, text=True, timeout=60
+    )
+
+    assert (verify.returncode, verify.stderr.strip()) == (0, "")
+    assert exposure(unit) < plain
