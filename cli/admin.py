@@ -7,14 +7,15 @@ from typing import Annotated
 
 import typer
 
-from cli import admin_credentials, admin_diagnostics, display, service, trader
+from cli import admin_credentials, admin_diagnostics, service, trader
+from cli.admin_accounts import accounts_app
 from cli.admin_auth import AuthError, read_new_password
 from cli.admin_common import PasswordStdinOption, admin_post, report
 from cli.admin_config import config_app
 from cli.admin_notify import notify_app
-from cli.client import Client, HomeOption, UrlOption
+from cli.client import HomeOption, UrlOption
 from cli.exit_codes import EXIT_CODES_HELP, CliError, ExitCode
-from cli.output import JsonOption, YesOption, confirm, console, emit_json, run, table, yes_no
+from cli.output import JsonOption, YesOption, confirm, run
 from risk_manager.auth.passwords import check_strength, hash_password, save_secret
 from risk_manager.paths import HomePaths, default_home
 
@@ -58,31 +59,7 @@ def set_password(home: HomeOption = None, as_json: JsonOption = False) -> None:
 admin_credentials.register(app)  # token and auth-reset, listed right after set-password
 
 
-@app.command(epilog=EXIT_CODES_HELP)
-def accounts(url: UrlOption = None, home: HomeOption = None, as_json: JsonOption = False) -> None:
-    """Configured accounts with profile, balance, trading state and connection."""
-    with Client(url, home=home) as client:
-        data = client.get("/accounts")
-        locks = {a["account_id"]: client.get(f"/accounts/{a['account_id']}/lockouts") for a in data}
-    if as_json:
-        emit_json(data)
-        return
-    rows = []
-    for a in data:
-        state, symbols = display.trading_states(a, locks[a["account_id"]].get("lockouts", []))
-        rows.append(
-            [
-                a["account_id"],
-                a.get("name"),
-                a.get("profile"),
-                display.money(a.get("balance")),
-                display.state_text(state, symbols),
-                yes_no(bool(a.get("connected"))),
-            ]
-        )
-    columns = ("Account", "Name", "Profile", "Balance", "Trading", "Connected")
-    console.print(table("Accounts", columns, rows))
-
+app.add_typer(accounts_app, name="accounts")
 
 app.command("rules", epilog=EXIT_CODES_HELP)(trader.rules)
 
