@@ -89,8 +89,9 @@ async def build(config: Config, sink: EventSink | None = None) -> Harness:
         SimulatedBrokerConfig(market="manual"), accounts, home / "sim.sqlite3", clock
     )
     calendar = config.trading_day.calendar()
-    pipeline = Pipeline(store, calendar, broker.contract_spec, EventBus())
-    executor = Executor(broker, store, clock)
+    bus = EventBus()
+    pipeline = Pipeline(store, calendar, broker.contract_spec, bus)
+    executor = Executor(broker, store, clock, bus)
     engine = RiskEngine(store, executor, calendar, broker.contract_spec, clock, pipeline.bus)
     engine.configure(config)
     pipeline.hooks = engine

@@ -5,15 +5,21 @@ from __future__ import annotations
 import asyncio
 import statistics
 import time
+from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
-from benchmarks.harness import build, config_for
+from benchmarks.harness import Harness, build, config_for
 from risk_manager.domain.events import Event, Fill, OrderType, Side
 
 
-async def breach_latency(breaches: int = 500) -> dict[str, Any]:
-    """max_contracts = 1; each buy of 2 breaches it and is reduced back to 1."""
+async def breach_latency(
+    breaches: int = 500, attach: Callable[[Harness], Any] | None = None
+) -> dict[str, Any]:
+    """max_contracts = 1; each buy of 2 breaches it and is reduced back to 1.
+
+    `attach(harness)` adds a listener to the wiring first (notifications, for their cost).
+    """
     queue: asyncio.Queue[Event] = asyncio.Queue()
     received: dict[str, float] = {}
     sent: list[float] = []
@@ -25,6 +31,8 @@ async def breach_latency(breaches: int = 500) -> dict[str, Any]:
         queue.put_nowait(event)
 
     harness = await build(config_for(1, "max_contracts = {limit = 1}"), sink)
+    if attach is not None:
+        attach(harness)
     original = harness.broker.partial_close
 
     async def timed_partial_close(account_id: str, symbol: str, quantity: int) -> Any:

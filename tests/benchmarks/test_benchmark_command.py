@@ -19,4 +19,5 @@ def test_quick_benchmark_prints_every_section_as_json() -> None:
     assert report["state_path"]["fills_durable"]["per_second"] > 0
     assert report["all_rules_20_accounts"]["enforcement_failures"] == 0
     assert report["breach_to_first_action"]["breaches"] > 0
+    assert report["breach_with_unanswered_notifications"]["p50_ms"]["never_answers"] > 0
     assert report["api_under_load"]["requests"] > 0
