@@ -48,7 +48,7 @@ class EventBus:
             queue.put_nowait(message)
 
     def alert(
-        self, kind: str, severity: Severity, message: str, account_id: str | None = None,
+        self, kind: str, severity: Severity, message: str, *, account_id: str | None = None,
         **details: Any,
     ) -> None:  # fmt: skip
         """Publish an alert: a message a human should hear about (see the module doc)."""

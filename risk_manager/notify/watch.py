@@ -91,6 +91,6 @@ class AlertWatch:
                     "loss_warning", "warning",
                     f"{gauge.name.capitalize()} {usd(-gauge.loss)} is {gauge.percent:.0f} % of "
                     f"the {usd(-gauge.limit)} limit ({rule.name})",
-                    account_id, rule=rule.name, gauge=gauge.name, level_percent=level,
+                    account_id=account_id, rule=rule.name, gauge=gauge.name, level_percent=level,
                     loss=str(gauge.loss), limit=str(gauge.limit),
                 )  # fmt: skip
