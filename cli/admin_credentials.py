@@ -41,6 +41,8 @@ def auth_reset(home: HomeOption = None, url: UrlOption = None, as_json: JsonOpti
     """
     paths = HomePaths(home or default_home())
     marker = paths.secrets_dir / RESET_MARKER
+    if not paths.secrets_dir.is_dir():
+        raise CliError(f"no folder {paths.secrets_dir}: is {paths.home} the daemon's home?")
     try:
         request_reset(marker)
     except OSError as exc:

@@ -48,10 +48,15 @@ class DaemonProcess:
     """One daemon subprocess with a home directory; restartable on the same home."""
 
     def __init__(
-        self, home: Path, extra_args: tuple[str, ...] = (), prefix: tuple[str, ...] = ()
+        self,
+        home: Path,
+        extra_args: tuple[str, ...] = (),
+        prefix: tuple[str, ...] = (),
+        python: str = sys.executable,
     ) -> None:
         self.home = home
         self.extra_args = extra_args
+        self.python = python
         # A wrapper (sandbox, another user) that must exec the daemon so the PID stays its own.
         self.prefix = prefix
         self.proc: subprocess.Popen[bytes] | None = None
@@ -65,7 +70,7 @@ class DaemonProcess:
         env = {**os.environ, "PYTHONUNBUFFERED": "1"}
         self.log = self.log_path.open("ab")
         self.proc = subprocess.Popen(
-            [*self.prefix, sys.executable, "-m", "risk_manager", "run", "--home", str(self.home),
+            [*self.prefix, self.python, "-m", "risk_manager", "run", "--home", str(self.home),
              "--port", "0", *self.extra_args],
             stdout=self.log, stderr=subprocess.STDOUT, env=env,
         )  # fmt: skip

@@ -85,7 +85,6 @@ class ResetMarker:
 
 def request_reset(path: Path) -> None:
     """Write a new reset marker (a fresh inode, so the daemon sees a change even within a tick)."""
-    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     tmp.write_text(f"{time.time_ns()}\n", encoding="ascii")
     os.replace(tmp, path)

@@ -132,6 +132,7 @@ def test_reset_marker_clears_penalty_and_outstanding_challenges(
     secret: StoredSecret, password: str, clock: FakeClock, tmp_path: Path
 ) -> None:
     marker = tmp_path / "secrets" / "auth-reset"
+    marker.parent.mkdir()
     request_reset(marker)  # one left from an earlier run must not count as a new request
     auth = AdminAuth(lambda: secret, now=clock, reset_marker=marker)
     fail_times(auth, clock, 7)
