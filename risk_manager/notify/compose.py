@@ -97,7 +97,9 @@ class Composer:
     ) -> Notice:
         first = violations[0] if violations else {}
         account_id = first.get("account_id") or (result or {}).get("account_id")
-        rules = ", ".join(dict.fromkeys(v["rule"] for v in violations)) or "enforcement"
+        # No violations known: a batch resumed after a restart reports only its outcome.
+        batch = f"batch {(result or {}).get('batch_id')}"
+        rules = ", ".join(dict.fromkeys(v["rule"] for v in violations)) or batch
         lines = [str(v["reason"]) for v in violations]
         lines += [_values(v["trigger"]) for v in violations if v.get("trigger")]
         severity: Severity = "critical" if any(v.get("critical") for v in violations) else "warning"

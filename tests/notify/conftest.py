@@ -21,12 +21,15 @@ def receiver() -> Iterator[Receiver]:
 
 
 def notify_config(
-    home: Path, profile: str, channels: dict[str, tuple[str, str]], extra: str = ""
-) -> None:
+    home: Path, profile: str, channels: dict[str, tuple[str, str]], extra: str = "",
+    settings: str = "", daemon: str = "",
+) -> None:  # fmt: skip
     """Write a manual-market config with `[notifications]`; channels: name → (kind, secret
-    value), each secret written to secrets/<name>.url. `extra` is added to each channel."""
-    text = MANUAL_CONFIG.format(profile=profile)
+    value), each secret written to secrets/<name>.url. `extra` is added to each channel,
+    `settings` to `[notifications]`, `daemon` to `[daemon]`."""
+    text = MANUAL_CONFIG.format(profile=profile).replace("[daemon]\n", f"[daemon]\n{daemon}\n")
     text += "\n[notifications]\nretry_base_seconds = 0.05\nretry_max_seconds = 0.5\n"
+    text += settings + "\n"
     (home / "secrets").mkdir(parents=True, exist_ok=True)
     for name, (kind, secret) in channels.items():
         (home / "secrets" / f"{name}.url").write_text(secret)
