@@ -55,6 +55,7 @@ def test_session_warning_breach_lockout_unlock_crash_reach_the_receiver(
         receiver.wait_for(has(receiver, "lockout_ended"), what="the lockout end")
         receiver.wait_for(has(receiver, "admin"), what="the admin unlock")
         health = daemon.get("/api/v1/health")["notifications"]
+        doctor = run_cli("admin", "doctor", "--json", "--url", daemon.url, home=home, env=AUTH)
         daemon.kill9()
         again = start_daemon(home=home)
         receiver.wait_for(has(receiver, "crash_recovered"), what="the crash recovery")
@@ -86,8 +87,13 @@ def test_session_warning_breach_lockout_unlock_crash_reach_the_receiver(
     assert all(r.path == f"/bot{TELEGRAM_TOKEN}/sendMessage" for r in telegram_calls)
     assert health["phone"]["failures"] >= 1
     assert "[secret]" in health["phone"]["last_error"]
+    checks = {c["check"]: c for c in json.loads(doctor.stdout)}
+    assert checks["notifications: hook"]["ok"] is True
+    assert checks["notifications: phone"]["ok"] is False
+    assert "HTTP 400" in checks["notifications: phone"]["detail"]
+    assert doctor.code != 0  # a failing channel fails the checklist
     # The secrets were used on the wire but never written anywhere a person can read.
-    written = daemon.output() + again.output()
+    written = daemon.output() + again.output() + doctor.stdout
     written += "".join(p.read_text(errors="replace") for p in (home / "logs").glob("*.log"))
     assert "refused" in written  # the receiver's error text did reach the logs …
     for secret in (TELEGRAM_TOKEN, DISCORD_PATH, "discord-secret-token"):
