@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 from datetime import datetime
-from decimal import Decimal, InvalidOperation
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 from zoneinfo import ZoneInfo
 
 
 def usd(value: Any) -> str:
-    """`-$1,234.50` (the CLIs' money format); text that is not a number passes through."""
+    """`-$1,234.50` (the CLIs' money format, rounded to cents first so never `-$0.00`); text
+    that is not a number passes through."""
     try:
-        amount = Decimal(str(value))
+        amount = Decimal(str(value)).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
     except (InvalidOperation, ValueError):
+        return str(value)
+    if not amount.is_finite():
         return str(value)
     sign = "-" if amount < 0 else ""
     return f"{sign}${abs(amount):,.2f}"

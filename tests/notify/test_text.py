@@ -32,8 +32,8 @@ def test_markdown_v2_escaping_round_trips_and_leaves_no_bare_special(text: str) 
 
 
 def test_usd_matches_the_cli_money_format() -> None:
-    assert [usd("-1234.5"), usd("80"), usd("0"), usd("n/a")] == [
-        "-$1,234.50", "$80.00", "$0.00", "n/a",
+    assert [usd("-1234.5"), usd("80"), usd("-0.001"), usd("2.675"), usd("n/a")] == [
+        "-$1,234.50", "$80.00", "$0.00", "$2.68", "n/a",
     ]  # fmt: skip
 
 
