@@ -1,0 +1,41 @@
+"""`[notifications]` validation: secrets by file name only, channel fields, routed accounts."""
+
+from __future__ import annotations
+
+import pytest
+
+from risk_manager.config import ConfigError, parse_config
+
+
+def config(channel: dict[str, object], **settings: object) -> dict[str, object]:
+    return {
+        "accounts": {"ACC-1": {}},
+        "notifications": {"channels": {"ops": channel}, **settings},
+    }
+
+
+@pytest.mark.parametrize(
+    ("channel", "problem"),
+    [
+        ({"kind": "discord", "secret": "https://discord.com/api/webhooks/1/abc"},
+         "is not a secret file name"),
+        ({"kind": "discord", "secret": "../admin.json"}, "is not a secret file name"),
+        ({"kind": "telegram", "secret": "bot"}, "a telegram channel needs chat_id"),
+        ({"kind": "discord", "secret": "d", "chat_id": "1"}, "chat_id is for telegram"),
+        ({"kind": "discord", "secret": "d", "signing_secret": "k"}, "signing_secret is for"),
+        ({"kind": "webhook", "secret": "w", "accounts": ["NOPE"]},
+         "notifications.channels.ops.accounts: unknown account 'NOPE'"),
+        ({"kind": "sms", "secret": "s"}, "notifications.channels.ops.kind"),
+    ],
+)  # fmt: skip
+def test_a_bad_channel_is_refused_with_the_reason(channel: dict[str, object], problem: str) -> None:
+    with pytest.raises(ConfigError) as refused:
+        parse_config(config(channel))
+    assert problem in str(refused.value)
+
+
+def test_warning_levels_must_be_percentages_and_are_sorted() -> None:
+    with pytest.raises(ConfigError, match="must be a percentage from 1 to 99"):
+        parse_config(config({"kind": "webhook", "secret": "w"}, warn_at_percent=[80, 100]))
+    parsed = parse_config(config({"kind": "webhook", "secret": "w"}, warn_at_percent=[90, 50]))
+    assert parsed.notifications.warn_at_percent == (50, 90)
