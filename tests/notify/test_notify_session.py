@@ -54,6 +54,10 @@ def test_session_warning_breach_lockout_unlock_crash_reach_the_receiver(
         assert unlocked.code == 0, unlocked.stderr
         receiver.wait_for(has(receiver, "lockout_ended"), what="the lockout end")
         receiver.wait_for(has(receiver, "admin"), what="the admin unlock")
+        wrong = {"RISK_MANAGER_ADMIN_PASSWORD": "Wrong-Horse-42"}
+        for _ in range(4):  # the first three failures are free
+            run_cli("admin", "reset-day", "--yes", "--url", daemon.url, home=home, env=wrong)
+        receiver.wait_for(has(receiver, "admin_auth_penalty"), what="the admin-auth penalty")
         health = daemon.get("/api/v1/health")["notifications"]
         doctor = run_cli("admin", "doctor", "--json", "--url", daemon.url, home=home, env=AUTH)
         daemon.kill9()
@@ -77,6 +81,8 @@ def test_session_warning_breach_lockout_unlock_crash_reach_the_receiver(
     assert hook["lockout_ended"]["title"].startswith("Lockout by daily_realized_loss ended (admin)")
     assert hook["admin"]["title"] == "Admin unlock — SIM-1 (Test account)"
     assert hook["crash_recovered"]["severity"] == "critical"
+    assert hook["admin_auth_penalty"]["severity"] == "critical"
+    assert "after 4 consecutive failed logins" in hook["admin_auth_penalty"]["text"]
     assert tested.code == 0, tested.stderr
     assert json.loads(tested.stdout)["hook"]["status"] == 200
     assert kinds(receiver)[-1] == "test"
