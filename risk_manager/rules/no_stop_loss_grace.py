@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import Any
 
 from risk_manager.domain.events import Order, OrderStatus
 from risk_manager.rules.base import (
@@ -32,12 +33,21 @@ def protective_stops(position: Position, orders: list[Order]) -> list[Order]:
     ]
 
 
-class NoStopLossGraceRule(Rule):
-    """Trigger: a position open longer than `grace_seconds` has no protective stop (Stop /
-    StopLimit / TrailingStop on the opposite side, same contract).
+def covered_quantity(position: Position, orders: list[Order]) -> int:
+    """Contracts the protective stops cover: their quantities add up, capped at the size."""
+    return min(
+        abs(position.size), sum(order.quantity for order in protective_stops(position, orders))
+    )
 
-    Action: close that position.
-    Release: none (no lockout).
+
+class NoStopLossGraceRule(Rule):
+    """Trigger: part of a position has been without a protective stop (Stop / StopLimit /
+    TrailingStop on the opposite side, same contract) for longer than `grace_seconds`. A stop
+    covers only its own quantity; several stops add up (a 2-lot and a 1-lot stop cover 3).
+
+    Action: reduce the position to the covered size (close it when nothing is covered).
+    Release: none (no lockout). The grace runs from the position's opening; when the uncovered
+    part grows later (more contracts, or a stop cancelled), the grace starts again from then.
     """
 
     name = "no_stop_loss_grace"
@@ -46,45 +56,72 @@ class NoStopLossGraceRule(Rule):
     params: NoStopLossGrace
 
     def evaluate(self, ctx: RuleContext, event: TriggerEvent) -> list[Violation]:
-        """Close positions left unprotected past the grace period (checked every tick)."""
+        """Track uncovered parts on every change; reduce them past the grace (every tick)."""
         grace = timedelta(seconds=self.params.grace_seconds)
-        # asked: symbol → [opened_at, asked_at] of the last close we asked for, so one
-        # unprotected position is reported once per grace period rather than every second.
-        asked: dict[str, list[str]] = ctx.rule_state.setdefault("asked", {})
-        unprotected = {
-            symbol: position
-            for symbol, position in ctx.account.positions.items()
-            if not protective_stops(position, ctx.working_orders)
-        }
-        for symbol in list(asked):
-            position = unprotected.get(symbol)
-            if position is None or asked[symbol][0] != position.opened_at.isoformat():
-                del asked[symbol]  # flat, protected, or a new position since
-                ctx.state_changed = True
+        # symbol → {opened, qty, since, asked}: the position's opening, its uncovered quantity,
+        # since when that much has been uncovered, and when we last asked for a reduce (so one
+        # breach is enforced once per grace period rather than every second).
+        tracked: dict[str, dict[str, Any]] = ctx.rule_state.setdefault("uncovered", {})
+        self._track(ctx, tracked)
         if not isinstance(event, TickTrigger):
             return []
         violations = []
-        for symbol, position in sorted(unprotected.items()):
-            age = ctx.now - position.opened_at
-            if age <= grace or self._recently_asked(asked.get(symbol), ctx.now, grace):
+        for symbol, position in sorted(ctx.account.positions.items()):
+            entry = tracked[symbol]
+            if not entry["qty"]:
                 continue
-            asked[symbol] = [position.opened_at.isoformat(), ctx.now.isoformat()]
+            age = ctx.now - datetime.fromisoformat(entry["since"])
+            asked = entry["asked"]
+            if age <= grace or (asked and ctx.now - datetime.fromisoformat(asked) < grace):
+                continue
+            entry["asked"] = ctx.now.isoformat()
             ctx.state_changed = True
-            reason = (
-                f"{symbol} position ({position.size:+d}) has had no protective stop for "
-                f"{int(age.total_seconds())} s (grace {self.params.grace_seconds} s)"
-            )
-            trigger = {
-                "symbol": symbol, "size": position.size,
-                "opened_at": position.opened_at.isoformat(),
-                "age_seconds": int(age.total_seconds()), "grace_seconds": self.params.grace_seconds,
-            }  # fmt: skip
-            actions = (Action(ActionKind.CLOSE, symbol),)
-            violations.append(
-                Violation(self.name, ctx.account.account_id, reason, trigger, actions)
-            )
+            violations.append(self._violation(ctx, position, entry["qty"], age))
         return violations
 
     @staticmethod
-    def _recently_asked(entry: list[str] | None, now: datetime, grace: timedelta) -> bool:
-        return entry is not None and now - datetime.fromisoformat(entry[1]) < grace
+    def _track(ctx: RuleContext, tracked: dict[str, dict[str, Any]]) -> None:
+        """Bring the per-position record of uncovered contracts up to date."""
+        # Covered positions are tracked too (qty 0), so a stop cancelled later starts a grace
+        # from then rather than from the position's opening.
+        missing = {
+            symbol: abs(position.size) - covered_quantity(position, ctx.working_orders)
+            for symbol, position in ctx.account.positions.items()
+        }
+        for symbol in list(tracked):
+            position = ctx.account.positions.get(symbol)
+            if position is None or tracked[symbol]["opened"] != position.opened_at.isoformat():
+                del tracked[symbol]  # flat, or a new position since
+                ctx.state_changed = True
+        for symbol, position in ctx.account.positions.items():
+            entry = tracked.get(symbol)
+            if entry is None or missing[symbol] > entry["qty"]:
+                since = position.opened_at if entry is None else ctx.now
+                tracked[symbol] = {"opened": position.opened_at.isoformat(),
+                                   "qty": missing[symbol], "since": since.isoformat(),
+                                   "asked": None}  # fmt: skip
+                ctx.state_changed = True
+            elif missing[symbol] < entry["qty"]:
+                entry["qty"] = missing[symbol]
+                ctx.state_changed = True
+
+    def _violation(
+        self, ctx: RuleContext, position: Position, missing: int, age: timedelta
+    ) -> Violation:
+        symbol, size = position.symbol, abs(position.size)
+        covered = size - missing
+        reason = (
+            f"{symbol} position ({position.size:+d}): {missing} of {size} contract(s) without a "
+            f"protective stop for {int(age.total_seconds())} s (grace "
+            f"{self.params.grace_seconds} s)"
+        )
+        trigger = {
+            "symbol": symbol, "size": position.size, "covered": covered, "uncovered": missing,
+            "opened_at": position.opened_at.isoformat(),
+            "age_seconds": int(age.total_seconds()), "grace_seconds": self.params.grace_seconds,
+        }  # fmt: skip
+        if covered == 0:
+            action = Action(ActionKind.CLOSE, symbol)
+        else:
+            action = Action(ActionKind.REDUCE, symbol, missing)
+        return Violation(self.name, ctx.account.account_id, reason, trigger, (action,))

@@ -6,7 +6,7 @@ import sqlite3
 import time
 from collections.abc import Callable
 from contextlib import closing
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
@@ -71,6 +71,14 @@ def balance(daemon: DaemonProcess) -> float:
 def set_clock(daemon: DaemonProcess, instant: datetime) -> None:
     """Move the daemon's clock (also runs the daily reset and the rule tick at once)."""
     daemon.post("/api/v1/sim/clock", {"now": instant.isoformat()})
+
+
+def next_weekday(weekday: int, hour: int, minute: int = 0) -> datetime:
+    """The next date (from tomorrow on, Chicago) with that weekday (Mon = 0), at a wall time."""
+    day = datetime.now(CHICAGO).date() + timedelta(days=1)
+    while day.weekday() != weekday:
+        day += timedelta(days=1)
+    return datetime(day.year, day.month, day.day, hour, minute, tzinfo=CHICAGO)
 
 
 def daemon_now(daemon: DaemonProcess) -> datetime:

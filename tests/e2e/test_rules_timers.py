@@ -10,10 +10,10 @@ import time
 from datetime import datetime, timedelta
 
 from tests.e2e.conftest import (
-    CHICAGO,
     daemon_now,
     lockout_of,
     lockouts,
+    next_weekday,
     positions,
     record_of,
     records_of,
@@ -26,14 +26,6 @@ SESSION = (
     'session_block_outside.timezone = "America/Chicago"\n'
     'session_block_outside.windows = [{ start = "08:30", end = "15:00" }]'
 )
-
-
-def _next_weekday(weekday: int, hour: int, minute: int = 0) -> datetime:
-    """The next date (from tomorrow on, Chicago) with that weekday (Mon = 0), at a wall time."""
-    day = datetime.now(CHICAGO).date() + timedelta(days=1)
-    while day.weekday() != weekday:
-        day += timedelta(days=1)
-    return datetime(day.year, day.month, day.day, hour, minute, tzinfo=CHICAGO)
 
 
 def test_trade_frequency_limit_when_third_entry_in_a_minute_then_closed_and_cooldown(
@@ -106,7 +98,7 @@ def test_cooldown_after_loss_when_raised_on_top_of_daily_lockout_then_both_stand
         "daily_realized_loss.limit = 100\ndaily_realized_loss.include_unrealized = true\n"
         "cooldown_after_loss.tiers = [{ loss = 50, minutes = 5 }]"
     )
-    set_clock(daemon, _next_weekday(1, 10))  # mid-morning: far from the 17:00 reset
+    set_clock(daemon, next_weekday(1, 10))  # mid-morning: far from the 17:00 reset
     daemon.order("buy", 2)
     daemon.price(20975.00)  # -100 open, -0.74 fees: daily limit → flatten; that exit loses 100.74
 
@@ -174,7 +166,7 @@ def test_session_block_outside_when_fill_outside_window_then_closed_until_next_s
     start_daemon,
 ):
     daemon = start_daemon(SESSION)
-    tuesday_evening = _next_weekday(1, 16)
+    tuesday_evening = next_weekday(1, 16)
     wednesday_open = tuesday_evening.replace(hour=8, minute=30) + timedelta(days=1)
     set_clock(daemon, tuesday_evening)
 
@@ -201,7 +193,7 @@ def test_session_block_outside_when_fill_outside_window_then_closed_until_next_s
 
 def test_session_block_outside_when_session_ends_with_position_then_flattened(start_daemon):
     daemon = start_daemon(SESSION)
-    wednesday = _next_weekday(2, 14, 59)
+    wednesday = next_weekday(2, 14, 59)
     set_clock(daemon, wednesday)
     daemon.order("buy", 2)
     assert positions(daemon) == {"MNQ": 2}

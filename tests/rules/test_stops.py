@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import timedelta
 
-from risk_manager.domain.events import OrderType, Side
+from hypothesis import given
+from hypothesis import strategies as st
+
+from risk_manager.domain.events import Order, OrderType, Side
 from risk_manager.rules.base import Action, ActionKind, QuoteTrigger, TickTrigger
 from risk_manager.rules.no_stop_loss_grace import NoStopLossGraceRule
 from risk_manager.rules.params import NoStopLossGrace, TradeManagement
@@ -56,9 +60,68 @@ def test_new_position_after_close_gets_its_own_grace_state() -> None:
     assert len(GRACE.evaluate(ctx, TickTrigger())) == 1
     book(ctx, "MNQH6", -1, "21000", ts=NOW)  # closed out ...
     assert GRACE.evaluate(ctx, book(ctx, "MNQH6", -1, "21000", ts=NOW)) == []  # ... new short
-    assert ctx.rule_state == {"asked": {}}  # the old position's entry was cleared
+    # The old position's entry was replaced: the new short's grace runs from its own opening.
+    assert ctx.rule_state == {"uncovered": {"MNQH6": {
+        "opened": NOW.isoformat(), "qty": 1, "since": NOW.isoformat(), "asked": None,
+    }}}  # fmt: skip
     ctx.now += timedelta(seconds=31)
     assert len(GRACE.evaluate(ctx, TickTrigger())) == 1
+
+
+def sell_stop(symbol: str, quantity: int, order_id: str) -> Order:
+    return replace(stop_order(symbol, Side.SELL, "20900", order_id=order_id), quantity=quantity)
+
+
+def test_stop_covers_only_its_quantity_then_the_rest_is_reduced() -> None:
+    old = NOW - timedelta(minutes=5)
+    ctx = make_ctx(
+        position("MNQH6", 3, "21000", opened_at=old), orders=[sell_stop("MNQH6", 1, "a")]
+    )
+    (violation,) = GRACE.evaluate(ctx, TickTrigger())
+    assert violation.actions == (Action(ActionKind.REDUCE, "MNQH6", 2),)  # 3 → the covered 1
+    assert (violation.trigger["covered"], violation.trigger["uncovered"]) == (1, 2)
+
+
+def test_several_stops_add_up_and_never_count_beyond_the_size() -> None:
+    old = NOW - timedelta(minutes=5)
+    stops = [sell_stop("MNQH6", 2, "a"), sell_stop("MNQH6", 1, "b")]
+    assert GRACE.evaluate(make_ctx(position("MNQH6", 3, "21000", opened_at=old), orders=stops),
+                          TickTrigger()) == []  # fmt: skip
+    big = [sell_stop("MNQH6", 5, "a")]
+    assert GRACE.evaluate(make_ctx(position("MNQH6", 3, "21000", opened_at=old), orders=big),
+                          TickTrigger()) == []  # fmt: skip
+
+
+def test_added_contracts_get_their_own_grace() -> None:
+    old = NOW - timedelta(minutes=5)
+    ctx = make_ctx(
+        position("MNQH6", 1, "21000", opened_at=old), orders=[sell_stop("MNQH6", 1, "a")]
+    )
+    assert GRACE.evaluate(ctx, TickTrigger()) == []
+    book(ctx, "MNQH6", 1, "21000")  # now 2 long, 1 covered: the added one is new exposure
+    assert GRACE.evaluate(ctx, TickTrigger()) == []
+    ctx.now += timedelta(seconds=31)
+    (violation,) = GRACE.evaluate(ctx, TickTrigger())
+    assert violation.actions == (Action(ActionKind.REDUCE, "MNQH6", 1),)
+
+
+@given(
+    size=st.integers(1, 20),
+    stops=st.lists(st.integers(1, 20), max_size=4),
+)
+def test_reduce_never_goes_below_the_covered_size(size: int, stops: list[int]) -> None:
+    old = NOW - timedelta(minutes=5)
+    orders = [sell_stop("MNQH6", q, str(i)) for i, q in enumerate(stops)]
+    ctx = make_ctx(position("MNQH6", size, "21000", opened_at=old), orders=orders)
+    violations = GRACE.evaluate(ctx, TickTrigger())
+    covered = min(size, sum(stops))
+    if covered == size:
+        assert violations == []
+        return
+    (violation,) = violations
+    (action,) = violation.actions
+    left = 0 if action.kind is ActionKind.CLOSE else size - (action.quantity or 0)
+    assert left == covered
 
 
 BE = TradeManagementRule(TradeManagement(breakeven_trigger_ticks=8, breakeven_offset_ticks=1))
