@@ -1,4 +1,5 @@
-"""risk-trader: what the trader may see and do — status, PnL, lockouts, log, clock-in/out."""
+"""risk-trader: what the trader may see and do — status, PnL, lockouts, log, clock-in/out, and a
+personal lockout."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from rich.live import Live
 from rich.syntax import Syntax
 from rich.text import Text
 
-from cli import display, trader_doctor, watch
+from cli import display, trader_doctor, trader_lock, watch
 from cli.client import Client, HomeOption, UrlOption
 from cli.exit_codes import EXIT_CODES_HELP
 from cli.output import JsonOption, console, emit_json, emit_text, flag, run, table
@@ -403,6 +404,7 @@ def sessions(url: UrlOption = None, home: HomeOption = None, as_json: JsonOption
 
 app.command("watch", epilog=EXIT_CODES_HELP)(watch.watch)
 app.command("doctor", epilog=EXIT_CODES_HELP)(trader_doctor.doctor)
+app.command("lock", epilog=EXIT_CODES_HELP)(trader_lock.lock)
 
 
 def main() -> None:

@@ -21,7 +21,7 @@ from risk_manager.domain.events import (
     OrderUpdate,
 )
 from risk_manager.domain.tradingday import TradingCalendar
-from risk_manager.enforcement import journal
+from risk_manager.enforcement import journal, personal
 from risk_manager.enforcement.executor import Batch, Executor
 from risk_manager.enforcement.gate import TradingGate
 from risk_manager.enforcement.lockouts import Lockout, LockoutBook, lockout_view
@@ -33,6 +33,7 @@ from risk_manager.rules.base import (
     DayEndTrigger,
     FillTrigger,
     LockoutEnd,
+    LockoutRequest,
     QuoteTrigger,
     Rule,
     RuleContext,
@@ -200,6 +201,27 @@ class RiskEngine:
                     self._flush_state()
                     self._enforce(account, violations, now)
         self.after_commit()
+
+    # -- the trader's own lockout -------------------------------------------------------------
+
+    def personal_lock(self, account: AccountState, request: LockoutRequest) -> tuple[Lockout, bool]:
+        """Flatten and lock the account as the trader asked: the lockout now in force, and
+        whether this request set it (False: a personal lockout running longer already stood).
+        """
+        now = self.clock.now()
+        before = {x.id for x in self.lockouts.active(account.account_id)}
+        violation = Violation(
+            personal.RULE, account.account_id, f"trader asked: {request.reason}",
+            {"until": None if request.until is None else request.until.isoformat()},
+            (Action(ActionKind.FLATTEN),), request,
+        )  # fmt: skip
+        with self.store.transaction():
+            self._enforce(account, [violation], now)
+        self.after_commit()
+        lockout = next(
+            x for x in self.lockouts.active(account.account_id) if x.rule == personal.RULE
+        )
+        return lockout, lockout.id not in before
 
     # -- admin actions (authenticated in the API; audited here) -------------------------------
 

@@ -1,14 +1,17 @@
-"""Trader routes (no auth): clock-in / clock-out, and the live event stream for dashboards."""
+"""Trader routes (no auth): clock-in / clock-out, the personal lockout (a trader may only add
+restrictions, never lift one), and the live event stream for dashboards."""
 
 from __future__ import annotations
 
 import asyncio
 import json
 from collections.abc import AsyncIterator
+from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import StreamingResponse
+from pydantic import BaseModel, ConfigDict, Field
 
 from risk_manager import __version__
 from risk_manager.api.deps import RuntimeDep
@@ -16,6 +19,7 @@ from risk_manager.api.envelope import ApiError, ok
 from risk_manager.api.views import pnl_view
 from risk_manager.bus import Message
 from risk_manager.enforcement.lockouts import lockout_view
+from risk_manager.enforcement.personal import personal_request
 from risk_manager.runtime import Runtime
 from risk_manager.trader_sessions import SessionConflict, TraderSessions
 
@@ -45,6 +49,41 @@ async def clock_out(sessions: SessionsDep, runtime: RuntimeDep) -> dict[str, Any
         return ok(sessions.clock_out(runtime.clock.now()))
     except SessionConflict as error:
         raise ApiError(409, error.code, error.message) from None
+
+
+class PersonalLock(BaseModel):
+    """Exactly one of `minutes`, `until` or `rest_of_day`."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    account_id: str | None = Field(None, max_length=64, description="default: every account")
+    minutes: int | None = Field(None, gt=0, le=7 * 24 * 60, strict=True, examples=[120])
+    until: datetime | None = Field(None, description="an instant with a UTC offset")
+    rest_of_day: bool = Field(False, strict=True, description="until the daily reset")
+
+
+@router.post(
+    "/trader/lock",
+    summary="Lock yourself out: flatten, cancel, no trading until the end (only extendable)",
+)
+async def lock(body: PersonalLock, runtime: RuntimeDep) -> dict[str, Any]:
+    accounts = runtime.pipeline.accounts
+    if body.account_id is not None and body.account_id not in accounts:
+        known = ", ".join(sorted(accounts)) or "none"
+        raise ApiError(404, "account_not_found", f"no account {body.account_id!r} (known: {known})")
+    now = runtime.clock.now()
+    request = personal_request(
+        now, runtime.pipeline.calendar,
+        minutes=body.minutes, until=body.until, rest_of_day=body.rest_of_day,
+    )  # fmt: skip
+    targets = [body.account_id] if body.account_id else list(accounts)
+    results = []
+    for account_id in targets:
+        lockout, applied = runtime.engine.personal_lock(accounts[account_id], request)
+        results.append({"account_id": account_id, "applied": applied,
+                        "lockout": lockout_view(lockout, now)})  # fmt: skip
+    await runtime.settle()
+    return ok({"locks": results})
 
 
 @router.get("/trader/sessions", summary="The current session and this week's sessions")
