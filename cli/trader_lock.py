@@ -12,7 +12,7 @@ from typing import Annotated, Any
 
 import typer
 
-from cli.client import Client, UrlOption
+from cli.client import Client, HomeOption, UrlOption
 from cli.exit_codes import CliError, ExitCode
 from cli.output import JsonOption, console, emit_json
 
@@ -74,6 +74,7 @@ def lock(
         bool, typer.Option("--rest-of-day", help="Until the daily reset.")
     ] = False,
     url: UrlOption = None,
+    home: HomeOption = None,
     as_json: JsonOption = False,
 ) -> None:
     """Lock yourself out: positions are flattened, orders cancelled, no trading until the end.
@@ -89,7 +90,7 @@ def lock(
         body["until"] = parse_until(until, datetime.now().astimezone()).isoformat()
     else:
         body["rest_of_day"] = True
-    with Client(url) as client:
+    with Client(url, home=home) as client:
         data = client.post("/trader/lock", body)
     if as_json:
         emit_json(data)
