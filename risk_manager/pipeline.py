@@ -15,7 +15,7 @@ from loguru import logger
 
 from risk_manager.brokers.base import BrokerPosition
 from risk_manager.bus import EventBus
-from risk_manager.domain.contracts import ContractSpec
+from risk_manager.domain.contracts import ContractSpec, UnknownContractError
 from risk_manager.domain.events import (
     AccountUpdate,
     ConnectionChange,
@@ -41,6 +41,9 @@ class RiskHooks(Protocol):
 
     def on_day_rolled(self, account: AccountState) -> None:
         """Called inside the reset's transaction after the account's day was zeroed."""
+
+    def on_unknown_contract(self, account: AccountState, symbol: str, source: str) -> None:
+        """Called inside a transaction for an event about a contract that cannot be priced."""
 
     def on_reconciled(self, account: AccountState) -> None:
         """Called after the account was brought in line with the broker (start, reconnect)."""
@@ -173,7 +176,12 @@ class Pipeline:
                 self.duplicates += 1
                 return
             effect = None
-            if not fill.voided:
+            account.last_event_at = fill.ts
+            if not fill.voided and not self.priceable(fill.symbol):
+                # Never booked (it cannot be valued), but claimed: a replay is a duplicate.
+                if self.hooks:
+                    self.hooks.on_unknown_contract(account, fill.symbol, fill.event_id)
+            elif not fill.voided:
                 effect = account.apply_fill(fill, self.spec_of(fill.symbol))
                 self.store.insert_fill(
                     fill, account.day.trading_day, effect.realized, effect.opened
@@ -181,8 +189,7 @@ class Pipeline:
                 self.store.save_position(account.account_id, fill.symbol, effect.position)
                 self.store.save_day(account.account_id, account.day)
                 self._track_holding(account.account_id, fill.symbol, effect.position is not None)
-            account.last_event_at = fill.ts
-            if self.hooks:
+            if self.hooks and (fill.voided or effect is not None):
                 self.hooks.on_committed(fill, account, effect)
         self.applied += 1
         if self.bus.has_listeners:
@@ -217,7 +224,9 @@ class Pipeline:
                 account.orders.pop(order.order_id, None)
             self.store.save_order(order)
             account.last_event_at = order.updated_at
-            if self.hooks:
+            if self.hooks and not self.priceable(order.symbol):
+                self.hooks.on_unknown_contract(account, order.symbol, update.event_id)
+            elif self.hooks:
                 self.hooks.on_committed(update, account, None)
         self.applied += 1
         if self.hooks:
@@ -259,6 +268,10 @@ class Pipeline:
         self, account: AccountState, symbol: str, theirs: BrokerPosition | None, now: datetime
     ) -> None:
         """Replace our view of one position with the broker's (inside a transaction)."""
+        if theirs is not None and theirs.size and not self.priceable(symbol):
+            if self.hooks:
+                self.hooks.on_unknown_contract(account, symbol, f"broker position in {symbol}")
+            return
         if theirs is None or theirs.size == 0:
             account.positions.pop(symbol, None)
             self.store.save_position(account.account_id, symbol, None)
@@ -268,6 +281,14 @@ class Pipeline:
         account.positions[symbol] = position
         self.store.save_position(account.account_id, symbol, position)
         self._track_holding(account.account_id, symbol, True)
+
+    def priceable(self, symbol: str) -> bool:
+        """Whether the contract's tick facts are known (a real broker may report others)."""
+        try:
+            self.spec_of(symbol)
+        except UnknownContractError:
+            return False
+        return True
 
     # -- views ----------------------------------------------------------------------------
 

@@ -38,6 +38,7 @@ from risk_manager.rules.base import (
     Rule,
     RuleContext,
     TickTrigger,
+    TradingState,
     Trigger,
     TriggerEvent,
     Violation,
@@ -45,6 +46,8 @@ from risk_manager.rules.base import (
 from risk_manager.rules.registry import build_rules
 from risk_manager.state.ledger import AccountState, FillEffect
 from risk_manager.state.store import Store
+
+UNKNOWN_CONTRACT = "unknown_contract"
 
 _TRIGGER_OF: dict[type, Trigger] = {
     FillTrigger: Trigger.FILL, QuoteTrigger: Trigger.QUOTE, OrderUpdate: Trigger.ORDER,
@@ -168,6 +171,24 @@ class RiskEngine:
         self._flush_state()
         self._enforce(account, violations, now)
 
+    def on_unknown_contract(self, account: AccountState, symbol: str, source: str) -> None:
+        """Inside the event's transaction: halt an account trading a contract we cannot price.
+
+        Its risk cannot be measured, so the account is flattened where the broker can and stays
+        halted until an admin ends the lockout; every other account carries on.
+        """
+        now = self.clock.now()
+        request = LockoutRequest(
+            LockoutEnd.NEVER, None, f"unknown contract {symbol}", state=TradingState.HALTED
+        )
+        violation = Violation(
+            UNKNOWN_CONTRACT, account.account_id,
+            f"unknown contract {symbol}: no tick size or value to price it; account halted",
+            {"symbol": symbol, "source": source}, (Action(ActionKind.FLATTEN),), request,
+            critical=True,
+        )  # fmt: skip
+        self._enforce(account, [violation], now)
+
     def on_reconciled(self, account: AccountState) -> None:
         """Exposure the broker still holds where the gate forbids any: close it now.
 
@@ -178,7 +199,7 @@ class RiskEngine:
         if violations:
             with self.store.transaction():
                 self._enforce(account, violations, now)
-            self.after_commit()
+        self.after_commit()  # also what reconcile itself recorded (e.g. an unknown contract)
 
     def after_commit(self) -> None:
         """Hand committed batches to the executor."""

@@ -40,6 +40,7 @@ from risk_manager.domain.events import (
     Order,
     OrderStatus,
     OrderType,
+    OrderUpdate,
     Quote,
     Side,
 )
@@ -275,6 +276,12 @@ class SimulatedBroker:
         self._link_up = True
         self._emit([change])
         self._link_up = connected
+
+    def report_foreign(self, event: Fill | OrderUpdate | Quote) -> None:
+        """Deliver an event the exchange did not make, e.g. for a contract it does not list,
+        as a real broker may (test controls: the daemon must survive what it cannot price)."""
+        self._check_open()
+        self._emit([event])
 
     def price(self, symbol: str) -> Decimal | None:
         """The symbol's current price, or None if it has none yet."""

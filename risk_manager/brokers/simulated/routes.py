@@ -15,7 +15,7 @@ from risk_manager.api.envelope import ApiError, ok
 from risk_manager.api.views import order_view
 from risk_manager.brokers.simulated.adapter import SimulatedBroker
 from risk_manager.brokers.simulated.exchange import SimOrderError
-from risk_manager.domain.events import OrderType, Side
+from risk_manager.domain.events import Fill, Order, OrderStatus, OrderType, OrderUpdate, Quote, Side
 
 router = APIRouter(prefix="/api/v1/sim", tags=["simulator"])
 # Mounted only with `[broker.simulated] test_controls = true`.
@@ -60,6 +60,17 @@ class Connection(Body):
 
 class ClockSet(Body):
     now: datetime = Field(description="timezone-aware instant the daemon's clock jumps to")
+
+
+class ForeignEvent(Body):
+    """A fill, working order or quote the exchange did not make (any symbol at all)."""
+
+    kind: Literal["fill", "order", "quote"]
+    event_id: str = Field(min_length=1, max_length=64, description="replays reuse the id")
+    symbol: str = Field(min_length=1, max_length=32, examples=["ZZZ"])
+    side: Literal["buy", "sell"] = "buy"
+    quantity: int = Field(1, gt=0, le=1000, strict=True)
+    price: Decimal = Field(Decimal(100), gt=0, lt=10**9, allow_inf_nan=False)
 
 
 class Stall(Body):
@@ -117,6 +128,30 @@ async def set_clock(body: ClockSet, sim: SimDep, runtime: RuntimeDep) -> dict[st
     runtime.engine.tick(runtime.pipeline.accounts.values())
     await runtime.settle()
     return ok({"now": runtime.clock.now().isoformat()})
+
+
+@controls.post(
+    "/accounts/{account_id}/foreign-event",
+    summary="Deliver a broker event the simulator did not make (e.g. an unknown contract)",
+)
+async def foreign_event(
+    body: ForeignEvent, account: AccountDep, sim: SimDep, runtime: RuntimeDep
+) -> dict[str, Any]:
+    now = runtime.clock.now()
+    side = Side.BUY if body.side == "buy" else Side.SELL
+    event: Fill | OrderUpdate | Quote
+    if body.kind == "fill":
+        event = Fill(body.event_id, account.account_id, now, body.symbol, side, body.quantity,
+                     body.price, Decimal(0))  # fmt: skip
+    elif body.kind == "order":
+        order = Order(body.event_id, account.account_id, body.symbol, side, OrderType.LIMIT,
+                      body.quantity, OrderStatus.WORKING, now, limit_price=body.price)  # fmt: skip
+        event = OrderUpdate(body.event_id, order)
+    else:
+        event = Quote(body.symbol, now, last=body.price)
+    sim.report_foreign(event)
+    await runtime.settle()
+    return ok({"account_id": account.account_id, "kind": body.kind, "event_id": body.event_id})
 
 
 @controls.post("/stall", summary="Block the event loop (fault injection for the watchdog)")
