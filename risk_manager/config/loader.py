@@ -11,6 +11,7 @@ from pydantic import ValidationError
 
 from risk_manager.config.broker import registered_kinds
 from risk_manager.config.models import Config, config_model
+from risk_manager.config.suggest import did_you_mean
 
 
 class ConfigError(Exception):
@@ -47,7 +48,7 @@ def _problems(error: ValidationError) -> list[str]:
         location = _untagged(item["loc"])
         message = item["msg"].removeprefix("Value error, ")
         if item["type"] == "extra_forbidden":
-            message = "unknown key"
+            message = "unknown key" + did_you_mean(config_model(), item["loc"])
         problems.append(f"{_key(location)}: {message}")
     return problems
 
