@@ -23,8 +23,8 @@ app = typer.Typer(
     name="risk-admin",
     help="Administer the risk manager daemon: install and control the service, set the admin "
     "password, edit and reload the configuration, unlock or flatten accounts, read the logs.",
-    epilog=EXIT_CODES_HELP + " Service commands also use 4 not elevated, 5 nssm.exe missing, "
-    "6 Windows only, 7 timed out, 8 not installed, 9 unhealthy.",
+    epilog=EXIT_CODES_HELP + " Service commands also use 7 timed out, 8 not installed, "
+    "9 unhealthy, 11 not elevated, 12 nssm.exe missing, 13 Windows only.",
     no_args_is_help=True,
     add_completion=False,
 )

@@ -71,20 +71,31 @@ def config_validate(
     as_json: JsonOption = False,
 ) -> None:
     """Check a config file locally without sending it anywhere; lists each problem."""
-    try:
-        problems = config_problems(file.read_text(encoding="utf-8"), str(file))
-    except (OSError, UnicodeDecodeError) as exc:
-        raise CliError(f"cannot read {file}: {exc}", ExitCode.USAGE) from None
+    _, problems = _read_config(file)
     if as_json:
         emit_json({"file": str(file), "valid": not problems, "problems": problems})
     elif not problems:
         console.print(f"[green]✓[/] {file} is a valid configuration")
-    for problem in problems if not as_json else []:
-        note(f"  {problem}")
     if problems:
-        raise CliError(
-            f"{file}: {len(problems)} problem(s) in the configuration", ExitCode.INVALID_CONFIG
-        )
+        raise _invalid(file, problems, show=not as_json)
+
+
+def _read_config(file: Path) -> tuple[str, list[str]]:
+    """The file's text and its problems (empty when valid)."""
+    try:
+        text = file.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise CliError(f"cannot read {file}: {exc}", ExitCode.USAGE) from None
+    return text, config_problems(text, str(file))
+
+
+def _invalid(file: Path, problems: list[str], *, show: bool = True) -> CliError:
+    """Exit 5 with each problem on its own line above the summary."""
+    error = CliError(
+        f"{file}: {len(problems)} problem(s) in the configuration", ExitCode.INVALID_CONFIG
+    )
+    error.lines = problems if show else []
+    return error
 
 
 def editor_command() -> list[str]:
@@ -175,6 +186,25 @@ def config_reload(
     report_change(data, "Configuration file reread", as_json)
 
 
+@config_app.command("replace", epilog=EXIT_CODES_HELP)
+def config_replace(
+    file: Annotated[Path, typer.Argument(help="The new TOML config.", exists=True, dir_okay=False)],
+    password_stdin: PasswordStdinOption = False,
+    url: UrlOption = None,
+    home: HomeOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Replace the daemon's config with FILE (checked here first, then by the daemon; nothing
+    changes on any problem). Says what applies now and what waits for a restart."""
+    text, problems = _read_config(file)
+    if problems:
+        raise _invalid(file, problems)
+    with Client(url, home=home) as client:
+        authenticate(client, password_stdin)
+        data = client.put_text("/admin/config", text, "application/toml")
+    report_change(data, f"Configuration replaced with {file}", as_json)
+
+
 def change_lines(data: dict[str, Any]) -> list[str]:
     """What a replace or reload did, for people: changed, applied now, waiting for a restart."""
     changed = list(data.get("changed") or [])
@@ -189,9 +219,7 @@ def change_lines(data: dict[str, Any]) -> list[str]:
         lines.append("[green]In force now:[/]")
         lines += [f"  [green]✓[/] {escape(key)}" for key in applied]
     if pending:
-        lines.append(
-            "[bold yellow]Written to the file but NOT in force until the daemon restarts:[/]"
-        )
+        lines.append("[bold yellow]Saved, but NOT in force until the daemon restarts:[/]")
         for key in pending:
             parts = key.split(".")
             warning = ""

@@ -6,7 +6,7 @@ from enum import IntEnum
 
 
 class ExitCode(IntEnum):
-    """Process exit codes; the service commands reuse 4-6 with their own meaning (aliases)."""
+    """Process exit codes of both CLIs, one meaning each (docs/cli.md lists them)."""
 
     OK = 0
     FAILED = 1
@@ -19,10 +19,10 @@ class ExitCode(IntEnum):
     NOT_INSTALLED = 8
     UNHEALTHY = 9
     ABORTED = 10
-    # Service commands (install-daemon and friends) predate the API codes and keep their values.
-    NOT_ELEVATED = 4
-    NSSM_NOT_FOUND = 5
-    WINDOWS_ONLY = 6
+    # Service commands only (install-daemon and friends); every code has one meaning.
+    NOT_ELEVATED = 11
+    NSSM_NOT_FOUND = 12
+    WINDOWS_ONLY = 13
 
 
 EXIT_CODES_HELP = (

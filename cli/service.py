@@ -12,8 +12,9 @@ from typing import Annotated, Any, NoReturn
 import typer
 from rich.console import Console
 
+from cli.admin_config import config_problems
 from cli.exit_codes import ExitCode
-from risk_manager.paths import default_home
+from risk_manager.paths import HomePaths, default_home
 from risk_manager.service import aclcheck, control, nssm, plan, runner
 from risk_manager.service.errors import (
     AccessDeniedError,
@@ -25,9 +26,9 @@ from risk_manager.service.errors import (
 
 EXIT_CODES_HELP = (
     "Exit codes: 0 ok, 1 a command failed, 2 bad usage, 3 daemon not running, "
-    "4 needs an elevated administrator (or access denied), 5 nssm.exe not found, "
-    "6 Windows only, 7 timed out, 8 service not installed, 9 running but unhealthy, "
-    "10 aborted at a prompt."
+    "5 invalid configuration, 6 home not found, 7 timed out, 8 service not installed, "
+    "9 running but unhealthy, 10 aborted at a prompt, 11 needs an elevated administrator "
+    "(or access denied), 12 nssm.exe not found, 13 Windows only."
 )
 SYSTEMD_HINT = (
     "NSSM is Windows-only; on Linux install the systemd unit in deploy/systemd "
@@ -37,12 +38,22 @@ SYSTEMD_HINT = (
 console = Console()
 HomeOption = Annotated[
     Path | None,
-    typer.Option("--home", help="Home directory (default: $RISK_MANAGER_HOME or the platform's)."),
+    typer.Option(
+        "--home",
+        metavar="DIR",
+        help="Home directory (default: $RISK_MANAGER_HOME or the platform's).",
+    ),
 ]
-JsonOption = Annotated[bool, typer.Option("--json", help="Print one JSON object for scripts.")]
-YesOption = Annotated[bool, typer.Option("--yes", "-y", help="Answer yes; never prompt.")]
+# metavar="": flags take no value, so --help shows none.
+JsonOption = Annotated[
+    bool, typer.Option("--json", metavar="", help="Print one JSON object for scripts.")
+]
+YesOption = Annotated[
+    bool, typer.Option("--yes", "-y", metavar="", help="Answer yes; never prompt.")
+]
 DryRunOption = Annotated[
-    bool, typer.Option("--dry-run", help="Print the exact commands and change nothing.")
+    bool,
+    typer.Option("--dry-run", metavar="", help="Print the exact commands and change nothing."),
 ]
 
 
@@ -98,7 +109,8 @@ def _inputs(home: Path | None, python: Path | None, nssm_exe: Path | None) -> pl
             home=win_home, python=win_python, nssm=exe, program_dir=program_dir
         )
     except ValueError as exc:
-        _fail(str(exc), ExitCode.USAGE)
+        hint = "" if on_windows else " (off Windows the plan is Windows', e.g. --home 'D:\\Risk')"
+        _fail(f"{exc}{hint}", ExitCode.USAGE)
 
 
 def service_inputs(home: Path) -> plan.ServiceInputs:
@@ -188,6 +200,10 @@ def install_daemon(
     inputs = _inputs(home, python, nssm_exe)
     steps = plan.install_plan(inputs)
     if dry_run:
+        if sys.platform != "win32":
+            note = f"the Windows install plan for home {inputs.home} (NSSM is Windows-only; "
+            note += "on Linux use the systemd unit in deploy/systemd)"
+            typer.echo(f"REM Printing {note}", err=True)
         _print_plan(steps, "Install: every step runs in order; a failure rolls back the others.")
         return
     _preflight(nssm_exe)
@@ -247,7 +263,22 @@ def uninstall_daemon(
     console.print(f"Service uninstalled.{kept}")
 
 
+def _refuse_invalid_config(home: Path | None) -> None:
+    """Exit 5 listing each problem when the home's config file cannot be used."""
+    path = HomePaths(home or default_home()).config_file
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError:
+        return  # no file: the daemon writes the example on first start
+    problems = config_problems(text, str(path))
+    if problems:
+        for problem in problems:
+            typer.echo(f"  {problem}", err=True)
+        _fail(f"{path}: {len(problems)} problem(s); nothing started", ExitCode.INVALID_CONFIG)
+
+
 def _start(home: Path | None, *, as_json: bool, timeout: float = control.START_TIMEOUT) -> None:
+    _refuse_invalid_config(home)
     if not as_json:
         console.print("Starting service…" if sys.platform == "win32" else "Starting daemon…")
     try:
@@ -259,7 +290,8 @@ def _start(home: Path | None, *, as_json: bool, timeout: float = control.START_T
     elif result.already_running:
         console.print(f"Daemon already running (PID: {result.pid}) at {result.url}")
     else:
-        console.print(f"[green]Service started successfully[/] (PID: {result.pid}) at {result.url}")
+        what = "Service" if sys.platform == "win32" else "Daemon"
+        console.print(f"[green]{what} started successfully[/] (PID: {result.pid}) at {result.url}")
 
 
 TimeoutOption = Annotated[float, typer.Option("--timeout", help="Seconds to wait.", min=1)]
@@ -296,7 +328,12 @@ def restart(
     as_json: JsonOption = False,
     timeout: TimeoutOption = control.START_TIMEOUT,
 ) -> None:
-    """Stop the daemon if it runs, then start it again."""
+    """Stop the daemon if it runs, then start it again (never on a home that does not exist)."""
+    where = HomePaths(home or default_home()).home
+    if not where.is_dir():
+        # Restarting means "the daemon I have": creating a fresh home would start one with
+        # the example config and no protection for the accounts the admin had in mind.
+        _fail(f"no daemon home at {where}; check --home (`start` creates one)", ExitCode.NOT_FOUND)
     try:
         control.stop(home)
     except NotRunningError:
