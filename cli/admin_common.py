@@ -18,7 +18,6 @@ PasswordStdinOption = Annotated[
     bool,
     typer.Option(
         "--password-stdin",
-        metavar="",
         help="Read the admin password from the first line of stdin "
         "(else $RISK_MANAGER_ADMIN_PASSWORD, else a prompt).",
     ),

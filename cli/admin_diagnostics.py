@@ -19,7 +19,7 @@ from cli.admin_config import config_problems
 from cli.client import Client, HomeOption, UrlOption
 from cli.display import countdown
 from cli.exit_codes import EXIT_CODES_HELP, CliError, ExitCode
-from cli.output import JsonOption, console, emit_json, flag
+from cli.output import JsonOption, console, emit_json
 from risk_manager.auth.errors import SecretFileError
 from risk_manager.auth.passwords import load_secret
 from risk_manager.paths import HomePaths, default_home
@@ -72,7 +72,7 @@ def logs(
     lines: Annotated[
         int, typer.Option("--lines", "-n", min=0, metavar="N", help="Lines to show.")
     ] = 50,
-    follow_: Annotated[bool, flag("--follow", help="Keep printing new lines.")] = False,
+    follow_: Annotated[bool, typer.Option("--follow", help="Keep printing new lines.")] = False,
     home: HomeOption = None,
     as_json: JsonOption = False,
 ) -> None:

@@ -17,16 +17,10 @@ from rich.text import Text
 from cli.admin_auth import AuthError
 from cli.exit_codes import CliError, ExitCode
 
-# metavar="": a flag takes no value, so --help shows none (not "<bool>").
 JsonOption = Annotated[
-    bool,
-    typer.Option(
-        "--json", metavar="", help="Print the raw data as JSON on stdout and nothing else."
-    ),
+    bool, typer.Option("--json", help="Print the raw data as JSON on stdout and nothing else.")
 ]
-YesOption = Annotated[
-    bool, typer.Option("--yes", "-y", metavar="", help="Do not ask for confirmation.")
-]
+YesOption = Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")]
 # Rich assumes 80 columns when stdout is not a terminal and would crop tables to that;
 # a pipe or a file gets the width the user asked for ($COLUMNS), else a wide one.
 PIPE_WIDTH = 200
@@ -112,15 +106,24 @@ def confirm(question: str, yes: bool) -> None:
         raise CliError("aborted; nothing was changed", ExitCode.ABORTED)
 
 
-def flag(*names: str, help: str) -> Any:
-    """A boolean flag option whose --help shows no value placeholder."""
-    return typer.Option(*names, metavar="", help=help)
+def hide_flag_placeholders(command: Any) -> None:
+    """A flag takes no value, so --help should show none (recent Typer prints "<bool>")."""
+    pending = [command]
+    while pending:
+        current = pending.pop()
+        pending += list(getattr(current, "commands", {}).values())
+        help_option = current.get_help_option(current.context_class(current))
+        for param in [*current.params, help_option]:
+            if getattr(param, "is_flag", False) and param.metavar is None:
+                param.metavar = ""
 
 
 def run(app: typer.Typer) -> None:
     """Run a Typer app, turning CliError/AuthError into a one-line error and its exit code."""
+    command = typer.main.get_command(app)
+    hide_flag_placeholders(command)
     try:
-        app()
+        command()
     except CliError as exc:
         for line in exc.lines:
             note(f"  {escape(line)}")

@@ -44,16 +44,10 @@ HomeOption = Annotated[
         help="Home directory (default: $RISK_MANAGER_HOME or the platform's).",
     ),
 ]
-# metavar="": flags take no value, so --help shows none.
-JsonOption = Annotated[
-    bool, typer.Option("--json", metavar="", help="Print one JSON object for scripts.")
-]
-YesOption = Annotated[
-    bool, typer.Option("--yes", "-y", metavar="", help="Answer yes; never prompt.")
-]
+JsonOption = Annotated[bool, typer.Option("--json", help="Print one JSON object for scripts.")]
+YesOption = Annotated[bool, typer.Option("--yes", "-y", help="Answer yes; never prompt.")]
 DryRunOption = Annotated[
-    bool,
-    typer.Option("--dry-run", metavar="", help="Print the exact commands and change nothing."),
+    bool, typer.Option("--dry-run", help="Print the exact commands and change nothing.")
 ]
 
 

@@ -16,7 +16,7 @@ from rich.text import Text
 from cli import display, trader_doctor, trader_lock, watch
 from cli.client import Client, HomeOption, UrlOption
 from cli.exit_codes import EXIT_CODES_HELP
-from cli.output import JsonOption, console, emit_json, emit_text, flag, run, table
+from cli.output import JsonOption, console, emit_json, emit_text, run, table
 from risk_manager.config.toml_writer import to_toml
 
 app = typer.Typer(
@@ -33,7 +33,7 @@ AccountArg = Annotated[
         metavar="[ACCOUNT]", help="Account id (default: every account).", show_default=False
     ),
 ]
-LOCKOUT_COLUMNS = ("Account", "Id", "Rule", "Scope", "Reason", "Ends", "Time left")
+LOCKOUT_COLUMNS = ("Account", "Id", "Rule", "Scope", "Effect", "Reason", "Ends", "Time left")
 STATE_LEGEND = (
     "ACTIVE: trading allowed · REDUCING: only orders that reduce a position · "
     "HALTED: no trading (new positions are closed at once)"
@@ -62,6 +62,7 @@ def lockout_rows(
             item.get("id"),
             item.get("rule"),
             item.get("symbol") or "account",
+            display.state_text(str(item.get("state") or "HALTED").upper()),
             item.get("reason"),
             display.lockout_end(item, tz),
             Text(display.lockout_time_left(item, elapsed) or "—", style="bold yellow"),
@@ -210,7 +211,7 @@ def pnl(
 def lockouts(
     account: AccountArg = None,
     watch_: Annotated[
-        bool, flag("--watch", "-w", help="Keep the countdown ticking (Ctrl+C to quit).")
+        bool, typer.Option("--watch", "-w", help="Keep the countdown ticking (Ctrl+C to quit).")
     ] = False,
     url: UrlOption = None,
     home: HomeOption = None,

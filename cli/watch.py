@@ -27,7 +27,7 @@ from cli import display
 from cli.client import Client, HomeOption, UrlOption
 from cli.display import money
 from cli.exit_codes import CliError
-from cli.output import JsonOption, console, emit_json, flag, table
+from cli.output import JsonOption, console, emit_json, table
 
 RESYNC_MIN_SECONDS = 1.0
 RESYNC_IDLE_SECONDS = 15.0
@@ -341,7 +341,7 @@ def watch(
     url: UrlOption = None,
     home: HomeOption = None,
     once: Annotated[
-        bool, flag("--once", help="Print one frame and exit (no full screen).")
+        bool, typer.Option("--once", help="Print one frame and exit (no full screen).")
     ] = False,
     duration: Annotated[
         float | None,
