@@ -1,4 +1,4 @@
-""""Did you mean …?" for unknown config keys: the valid names at the same place in the schema."""
+"""Did-you-mean hints for unknown config keys: the valid names at that place in the schema."""
 
 from __future__ import annotations
 
@@ -62,7 +62,7 @@ def valid_names(model: type[BaseModel], location: tuple[int | str, ...]) -> list
 
 
 def did_you_mean(model: type[BaseModel], location: tuple[int | str, ...]) -> str:
-    """" (did you mean max_contracts?)" for a near miss, else ""."""
+    """The hint " (did you mean max_contracts?)" for a near miss, else ""."""
     if not location:
         return ""
     close = difflib.get_close_matches(str(location[-1]), valid_names(model, location), n=1)
