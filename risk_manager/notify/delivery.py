@@ -121,6 +121,11 @@ class ChannelWorker:
                 self._busy = True
                 try:
                     await self._deliver(item)
+                except Exception:
+                    # e.g. the outbox cannot be written (disk full): this message is lost, the
+                    # channel must live on for the next one.
+                    self.failures += 1
+                    logger.opt(exception=True).error("Notification to {} failed", self.name)
                 finally:
                     self._busy = False
             self._idle.set()

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import sqlite3
 from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -94,7 +95,13 @@ class Notifier:
                 continue
             item = Item(notice, created=notice.at)
             if notice.severity == "critical":
-                item.outbox_ids.append(self.outbox.add(worker.name, notice.to_json(), notice.at))
+                try:
+                    item.outbox_ids.append(
+                        self.outbox.add(worker.name, notice.to_json(), notice.at)
+                    )
+                except sqlite3.Error as error:
+                    # The disk may be full: still send it, only without the restart guarantee.
+                    logger.error("Cannot queue a critical notification durably: {}", error)
             worker.offer(item)
 
     def status(self) -> dict[str, Any]:
