@@ -38,6 +38,8 @@ auth_loss_guard = {}
 symbol_blocks = {symbols = ["CL"]}
 daily_realized_profit = {target = 1000000000}
 trailing_drawdown = {max_loss = 1000000000, starting_balance = 50000, mode = "intraday"}
+trailing_daily_loss = {limit = 1000000000}
+weekly_realized_loss = {limit = 1000000000}
 
 [trade_management]
 breakeven_trigger_ticks = 1000000

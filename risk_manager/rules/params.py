@@ -1,4 +1,4 @@
-"""Declarative, validated parameters of the 14 rules (`[profiles.<name>.<rule>]`)."""
+"""Declarative, validated parameters of the 16 rules (`[profiles.<name>.<rule>]`)."""
 
 from __future__ import annotations
 
@@ -208,6 +208,18 @@ class TrailingDrawdown(RuleParams):
     permanent: bool = True
 
 
+class TrailingDailyLoss(RuleParams):
+    limit: Decimal = Field(gt=0, description="dollars below the day's peak")
+    trail_from: Literal["unrealized", "realized"] = "unrealized"
+    action: Literal["liquidate", "liquidate_and_block"] = "liquidate_and_block"
+
+
+class WeeklyRealizedLoss(RuleParams):
+    limit: Decimal = Field(gt=0, description="dollars, positive")
+    # The week opens at the daily reset time on this day (Sunday 17:00 Chicago by default).
+    week_starts: Weekday = "sun"
+
+
 class Profile(BaseModel):
     """One named set of rules; accounts pick one with `profile = "<name>"`."""
 
@@ -227,6 +239,8 @@ class Profile(BaseModel):
     trade_management: TradeManagement | None = None
     daily_realized_profit: DailyRealizedProfit | None = None
     trailing_drawdown: TrailingDrawdown | None = None
+    trailing_daily_loss: TrailingDailyLoss | None = None
+    weekly_realized_loss: WeeklyRealizedLoss | None = None
 
     def enabled(self) -> dict[str, RuleParams]:
         """Rule name → parameters, for the rules switched on in this profile."""

@@ -17,7 +17,9 @@ from risk_manager.rules.session_block_outside import SessionBlockOutsideRule
 from risk_manager.rules.symbol_blocks import SymbolBlocksRule
 from risk_manager.rules.trade_frequency_limit import TradeFrequencyLimitRule
 from risk_manager.rules.trade_management import TradeManagementRule
+from risk_manager.rules.trailing_daily_loss import TrailingDailyLossRule
 from risk_manager.rules.trailing_drawdown import TrailingDrawdownRule
+from risk_manager.rules.weekly_realized_loss import WeeklyRealizedLossRule
 
 RULES: dict[str, type[Rule]] = {
     rule.name: rule
@@ -36,6 +38,8 @@ RULES: dict[str, type[Rule]] = {
         TradeManagementRule,
         DailyRealizedProfitRule,
         TrailingDrawdownRule,
+        TrailingDailyLossRule,
+        WeeklyRealizedLossRule,
     )
 }
 

@@ -1,4 +1,4 @@
-"""Account-value rules end to end: the trailing drawdown floor.
+"""Account-value rules end to end: trailing drawdown, trailing daily loss, weekly loss.
 
 Money facts: MNQ $0.50 a tick ($2 a point); simulator fee $0.37 per MNQ contract per side; the
 simulated account starts at $50,000.
@@ -8,11 +8,13 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+from tests.daemon_process import MANUAL_CONFIG
 from tests.e2e.conftest import (
     ACCOUNT,
     balance,
     lockout_of,
     lockouts,
+    next_weekday,
     positions,
     record_of,
     set_clock,
@@ -82,3 +84,79 @@ def test_trailing_drawdown_non_permanent_restarts_from_the_balance_at_the_reset(
               if "trailing_drawdown" in r["rules"])  # fmt: skip
     assert latest["trigger"]["trailing_drawdown"]["floor"] == "49798.52"
     assert positions(daemon) == {}
+
+
+def _no_fee_config(profile: str) -> str:
+    return MANUAL_CONFIG.format(profile=profile).replace(
+        "test_controls = true", "test_controls = true\nfees = { MNQ = 0 }"
+    )
+
+
+def test_trailing_daily_loss_trails_the_days_peak_and_blocks_until_reset(start_daemon):
+    daemon = start_daemon(text=_no_fee_config("trailing_daily_loss.limit = 500"))
+    daemon.order("buy", 1)  # 1 MNQ at 21000, no fee: value 50,000, threshold 49,500
+    daemon.price(21600.00)  # value 51,200: threshold 50,700
+    daemon.price(21350.25)  # value 50,700.50
+    assert lockouts(daemon) == []
+
+    daemon.price(21350.00)  # value 50,700.00: reached at equality
+
+    lockout = lockout_of(daemon, "trailing_daily_loss")
+    assert (lockout["ends"], lockout["state"]) == ("daily_reset", "halted")
+    trigger = record_of(daemon, "trailing_daily_loss")["trigger"]["trailing_daily_loss"]
+    assert (trigger["peak"], trigger["threshold"]) == ("51200.00", "50700.00")
+    assert positions(daemon) == {}
+    assert balance(daemon) == 50700.00
+
+
+def test_trailing_daily_loss_plain_liquidate_restarts_from_the_balance(start_daemon):
+    profile = 'trailing_daily_loss.limit = 500\ntrailing_daily_loss.action = "liquidate"'
+    daemon = start_daemon(text=_no_fee_config(profile))
+    daemon.order("buy", 1)
+    daemon.price(20750.00)  # value 49,500: liquidated, no lockout
+
+    assert positions(daemon) == {}
+    assert lockouts(daemon) == []
+    assert balance(daemon) == 49500.00
+    daemon.order("buy", 1)  # trading goes on; the threshold is now 49,000
+    daemon.price(20500.25)  # value 49,000.50
+    assert positions(daemon) == {"MNQ": 1}
+    daemon.price(20500.00)  # value 49,000.00
+
+    assert positions(daemon) == {}
+    records = [r for r in daemon.get(f"{ACCOUNT}/enforcement")["records"]
+               if "trailing_daily_loss" in r["rules"]]  # fmt: skip
+    assert [r["trigger"]["trailing_daily_loss"]["threshold"] for r in records] == [
+        "49000.00", "49500.00",
+    ]  # fmt: skip
+
+
+def test_weekly_realized_loss_adds_days_up_and_locks_until_next_week(start_daemon):
+    daemon = start_daemon("weekly_realized_loss.limit = 100\ndaily_realized_loss.limit = 100")
+    wednesday = next_weekday(2, 10)
+    set_clock(daemon, wednesday)
+    daemon.order("buy", 1)
+    daemon.price(20970.00)
+    daemon.order("sell", 1)  # -60 gross, 0.74 fees: -60.74 this week
+    set_clock(daemon, wednesday + timedelta(days=1))  # Thursday: a new trading day
+    daemon.order("buy", 1)
+    daemon.price(20950.00)
+    assert lockouts(daemon) == []
+
+    daemon.order("sell", 1)  # -40.74 today (under the daily limit), -101.48 this week
+
+    lockout = lockout_of(daemon, "weekly_realized_loss")
+    assert [x["rule"] for x in lockouts(daemon)] == ["weekly_realized_loss"]
+    assert (lockout["ends"], lockout["state"]) == ("time", "halted")
+    sunday_open = (wednesday + timedelta(days=4)).replace(hour=17)
+    assert datetime.fromisoformat(lockout["until"]) == sunday_open
+    trigger = record_of(daemon, "weekly_realized_loss")["trigger"]["weekly_realized_loss"]
+    assert trigger["realized"] == "-101.48"
+    daemon.order("buy", 1)
+    assert positions(daemon) == {}
+
+    set_clock(daemon, sunday_open + timedelta(minutes=1))
+
+    assert lockouts(daemon) == []
+    daemon.order("buy", 1)
+    assert positions(daemon) == {"MNQ": 1}

@@ -20,7 +20,7 @@ from tests.rules.conftest import ACCOUNT, NOW, book, make_ctx, position, stop_or
 
 def test_registry_lists_all_rules_in_spec_order() -> None:
     assert list(RULES) == list(Profile.model_fields)
-    assert len(RULES) == 14
+    assert len(RULES) == 16
     for name, rule in RULES.items():
         assert rule.name == name
         assert "Release" in (rule.__doc__ or "")
@@ -39,7 +39,7 @@ def test_build_rules_instantiates_enabled_rules_only() -> None:
 
 
 def full_profile() -> Profile:
-    """A profile switching on all 14 rules."""
+    """A profile switching on all 16 rules."""
     return Profile.model_validate(
         {
             "max_contracts": {"limit": 2},
@@ -60,13 +60,15 @@ def full_profile() -> Profile:
                 "starting_balance": "50000",
                 "mode": "intraday",
             },
+            "trailing_daily_loss": {"limit": "500", "trail_from": "realized"},
+            "weekly_realized_loss": {"limit": "1500"},
         }
     )
 
 
 def test_every_rule_answers_each_subscribed_trigger() -> None:
     rules = build_rules(full_profile())
-    assert len(rules) == 14
+    assert len(rules) == 16
     events = {
         Trigger.FILL: lambda ctx: book(ctx, "MNQH6", 1, "21000"),
         Trigger.QUOTE: lambda ctx: QuoteTrigger("ESH6", Decimal("4990")),

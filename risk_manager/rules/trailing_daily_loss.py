@@ -1,0 +1,122 @@
+"""Rule 15: a daily loss limit that trails the day's highest account value."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from risk_manager.domain.events import AccountUpdate
+from risk_manager.domain.money import ZERO, cents
+from risk_manager.rules.base import (
+    Action,
+    ActionKind,
+    DayEndTrigger,
+    FillTrigger,
+    LockoutEnd,
+    LockoutRequest,
+    LossGauge,
+    QuoteTrigger,
+    Rule,
+    RuleContext,
+    TradingState,
+    Trigger,
+    TriggerEvent,
+    Violation,
+)
+from risk_manager.rules.params import TrailingDailyLoss
+from risk_manager.state.ledger import AccountState
+
+
+def account_value(account: AccountState) -> Decimal:
+    """Balance + unrealized PnL, to the cent."""
+    return cents(account.equity)
+
+
+def realized_value(account: AccountState) -> Decimal:
+    """The account's value without open positions' PnL (balance and today's closed trades)."""
+    return cents(account.equity - account.unrealized)
+
+
+def daily_threshold(state: dict[str, Any], limit: Decimal) -> Decimal | None:
+    """Where the trailing daily loss liquidates: the day's peak − limit (None before a peak)."""
+    peak = state.get("peak")
+    return None if peak is None else Decimal(peak) - limit
+
+
+class TrailingDailyLossRule(Rule):
+    """Trigger: the account's value (balance + unrealized PnL) ≤ the day's peak − `limit`. The
+    peak starts at the day's opening value and only rises: with the account's highest value
+    (`trail_from = "unrealized"`) or its highest value from closed trades only (`"realized"`).
+    Reached at equality.
+
+    Action: flatten the account and cancel all orders. `liquidate_and_block` adds a HALTED
+    lockout; after a plain `liquidate` the peak restarts from the balance once flat, so trading
+    can go on with a fresh `limit` below it.
+    Release: the daily reset (the peak then restarts from the new day's opening value).
+    """
+
+    name = "trailing_daily_loss"
+    stateful = True
+    triggers = frozenset({Trigger.FILL, Trigger.QUOTE, Trigger.ACCOUNT, Trigger.DAY_END})
+    params: TrailingDailyLoss
+
+    def evaluate(self, ctx: RuleContext, event: TriggerEvent) -> list[Violation]:
+        """Raise the day's peak, then liquidate at or below peak − limit."""
+        if not isinstance(event, FillTrigger | QuoteTrigger | AccountUpdate | DayEndTrigger):
+            return []
+        account, state = ctx.account, ctx.rule_state
+        day = str(account.day.trading_day)
+        if state.get("day") != day:
+            # A new day (or a first look): the peak starts at the day's opening value.
+            opening = cents(account.equity - account.day.realized_net - account.unrealized)
+            state.update(day=day, peak=str(max(opening, self._mark(account))), restart=False)
+            ctx.state_changed = True
+        if state["restart"]:
+            if account.positions:
+                return []  # the liquidation is still going on
+            state.update(peak=str(realized_value(account)), restart=False)
+            ctx.state_changed = True
+        if self._mark(account) > Decimal(state["peak"]):
+            state["peak"] = str(self._mark(account))
+            ctx.state_changed = True
+        gauge = self._gauge(account, state)
+        if not gauge.breached:
+            return []
+        return [self._violation(ctx, account_value(account), Decimal(state["peak"]))]
+
+    def loss_gauges(self, ctx: RuleContext) -> list[LossGauge]:
+        if "peak" not in ctx.rule_state:
+            return []
+        return [self._gauge(ctx.account, ctx.rule_state)]
+
+    def _mark(self, account: AccountState) -> Decimal:
+        """What moves the peak."""
+        if self.params.trail_from == "unrealized":
+            return account_value(account)
+        return realized_value(account)
+
+    def _gauge(self, account: AccountState, state: dict[str, Any]) -> LossGauge:
+        used = Decimal(state["peak"]) - account_value(account)
+        return LossGauge("trailing daily loss", max(ZERO, used), self.params.limit)
+
+    def _violation(self, ctx: RuleContext, value: Decimal, peak: Decimal) -> Violation:
+        threshold = peak - self.params.limit
+        reason = (
+            f"account value {value:.2f} reached the trailing daily loss threshold "
+            f"{threshold:.2f} (peak {peak:.2f} - {self.params.limit:.2f})"
+        )
+        trigger = {
+            "value": str(value), "peak": str(peak), "threshold": str(threshold),
+            "limit": str(self.params.limit), "trail_from": self.params.trail_from,
+        }  # fmt: skip
+        lockout = None
+        if self.params.action == "liquidate_and_block":
+            until = ctx.calendar.next_reset(ctx.now)
+            lockout = LockoutRequest(
+                LockoutEnd.DAILY_RESET, until, reason, state=TradingState.HALTED
+            )
+        else:
+            ctx.rule_state["restart"] = True
+            ctx.state_changed = True
+        actions = (Action(ActionKind.FLATTEN),)
+        return Violation(self.name, ctx.account.account_id, reason, trigger, actions, lockout)
