@@ -30,7 +30,7 @@ bearer_scheme = HTTPBearer(
 )
 
 
-def get_auth(request: Request) -> AdminAuth:
+async def get_auth(request: Request) -> AdminAuth:
     """The daemon's AdminAuth; 503 when the daemon was built without one."""
     auth: AdminAuth | None = getattr(request.app.state, "auth", None)
     if auth is None:
@@ -41,7 +41,7 @@ def get_auth(request: Request) -> AdminAuth:
 AuthDep = Annotated[AdminAuth, Depends(get_auth)]
 
 
-def require_admin(
+async def require_admin(
     auth: AuthDep,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer_scheme)],
 ) -> None:

@@ -10,15 +10,18 @@ from risk_manager.api.envelope import ApiError
 from risk_manager.runtime import Runtime
 from risk_manager.state.ledger import AccountState
 
+# Dependencies and read handlers are all `async def`: FastAPI runs plain `def` ones in worker
+# threads, where walking the pipeline's dicts races the loop that mutates them.
 
-def get_runtime(request: Request) -> Runtime:
+
+async def get_runtime(request: Request) -> Runtime:
     return request.app.state.runtime
 
 
 RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
 
 
-def get_account(
+async def get_account(
     runtime: RuntimeDep, account_id: Annotated[str, Path(description="broker account id")]
 ) -> AccountState:
     """The account named in the path, or 404."""

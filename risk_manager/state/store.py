@@ -16,6 +16,7 @@ from pathlib import Path
 
 from risk_manager.domain.contracts import ContractSpec
 from risk_manager.domain.events import Fill, Order, OrderStatus, OrderType, Side
+from risk_manager.state.history import HistoryReader
 from risk_manager.state.ledger import AccountState, DayTotals, Position
 
 
@@ -49,6 +50,7 @@ class Store:
         self._checkpointer = sqlite3.connect(path, check_same_thread=False)
         self._depth = 0
         self.migrate()
+        self.history = HistoryReader(path)
 
     def migrate(self) -> None:
         """Apply numbered migrations newer than the file's user_version."""

@@ -50,7 +50,7 @@ register("test_double", DoubleSettings, _build)
 router = APIRouter(prefix="/api/v1/test-broker", tags=["test broker"])
 
 
-def _runtime(request: Request) -> Runtime:
+async def _runtime(request: Request) -> Runtime:
     runtime: Runtime = request.app.state.runtime
     return runtime
 

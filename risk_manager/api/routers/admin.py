@@ -49,7 +49,7 @@ class NotifyTestRequest(BaseModel):
     channel: str | None = Field(None, max_length=64, description="only this channel (default all)")
 
 
-def get_admin_ops(request: Request) -> AdminOps:
+async def get_admin_ops(request: Request) -> AdminOps:
     return request.app.state.admin_ops
 
 

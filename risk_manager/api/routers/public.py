@@ -17,12 +17,12 @@ router = APIRouter(prefix="/api/v1", tags=["read"])
 
 
 @router.get("/health", summary="Daemon health (status, uptime, accounts, memory, CPU)")
-def health(runtime: RuntimeDep) -> dict[str, Any]:
+async def health(runtime: RuntimeDep) -> dict[str, Any]:
     return ok(health_report(runtime))
 
 
 @router.get("/status", summary="Daemon and per-account summary")
-def status(runtime: RuntimeDep) -> dict[str, Any]:
+async def status(runtime: RuntimeDep) -> dict[str, Any]:
     pipeline = runtime.pipeline
     now = runtime.clock.now()
     accounts = [
@@ -60,7 +60,7 @@ def status(runtime: RuntimeDep) -> dict[str, Any]:
 
 
 @router.get("/accounts", summary="Configured accounts")
-def accounts(runtime: RuntimeDep) -> dict[str, Any]:
+async def accounts(runtime: RuntimeDep) -> dict[str, Any]:
     now = runtime.clock.now()
     return ok(
         [
@@ -79,7 +79,7 @@ def accounts(runtime: RuntimeDep) -> dict[str, Any]:
 
 
 @router.get("/accounts/{account_id}/positions", summary="Open positions and working orders")
-def positions(account: AccountDep) -> dict[str, Any]:
+async def positions(account: AccountDep) -> dict[str, Any]:
     return ok(
         {
             "account_id": account.account_id,
@@ -90,5 +90,5 @@ def positions(account: AccountDep) -> dict[str, Any]:
 
 
 @router.get("/accounts/{account_id}/pnl", summary="Realized (net of fees) and unrealized PnL")
-def pnl(account: AccountDep) -> dict[str, Any]:
+async def pnl(account: AccountDep) -> dict[str, Any]:
     return ok(pnl_view(account))

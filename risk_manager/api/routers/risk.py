@@ -16,7 +16,7 @@ router = APIRouter(prefix="/api/v1", tags=["risk"])
 
 
 @router.get("/accounts/{account_id}/lockouts", summary="Active lockouts with time remaining")
-def lockouts(account: AccountDep, runtime: RuntimeDep) -> dict[str, Any]:
+async def lockouts(account: AccountDep, runtime: RuntimeDep) -> dict[str, Any]:
     now = runtime.clock.now()
     active = runtime.engine.lockouts.active(account.account_id)
     return ok(
@@ -30,36 +30,40 @@ def lockouts(account: AccountDep, runtime: RuntimeDep) -> dict[str, Any]:
 
 
 LimitQuery = Annotated[int, Query(ge=1, le=500, description="records per page")]
-BeforeQuery = Annotated[int | None, Query(ge=1, description="page back: ids below this")]
+BeforeQuery = Annotated[
+    int | None, Query(ge=1, le=2**63 - 1, description="page back: ids below this")
+]
 
 
-def _page(
+async def _page(
     runtime: Runtime, account_id: str | None, limit: int, before: int | None
 ) -> dict[str, Any]:
     """One page, newest first; `next_before` is set only when an older record exists."""
-    records = journal.records(runtime.store.db, account_id, limit + 1, before)
+    records = await runtime.store.history.read(
+        lambda db: journal.records(db, account_id, limit + 1, before)
+    )
     more = len(records) > limit
     records = records[:limit]
     return {"records": records, "next_before": records[-1]["id"] if more else None}
 
 
 @router.get("/accounts/{account_id}/enforcement", summary="Enforcement log, newest first")
-def enforcement(
+async def enforcement(
     account: AccountDep, runtime: RuntimeDep, limit: LimitQuery = 50, before: BeforeQuery = None
 ) -> dict[str, Any]:
-    page = _page(runtime, account.account_id, limit, before)
+    page = await _page(runtime, account.account_id, limit, before)
     return ok({"account_id": account.account_id, **page})
 
 
 @router.get("/enforcement", summary="Enforcement log of every account, newest first")
-def enforcement_all(
+async def enforcement_all(
     runtime: RuntimeDep, limit: LimitQuery = 50, before: BeforeQuery = None
 ) -> dict[str, Any]:
-    return ok({"account_id": None, **_page(runtime, None, limit, before)})
+    return ok({"account_id": None, **await _page(runtime, None, limit, before)})
 
 
 @router.get("/rules", summary="Effective rules per account")
-def rules(runtime: RuntimeDep) -> dict[str, Any]:
+async def rules(runtime: RuntimeDep) -> dict[str, Any]:
     config = runtime.config
     return ok(
         {

@@ -28,7 +28,7 @@ router = APIRouter(prefix="/api/v1", tags=["trader"])
 KEEP_ALIVE_SECONDS = 15.0
 
 
-def get_sessions(request: Request) -> TraderSessions:
+async def get_sessions(request: Request) -> TraderSessions:
     return request.app.state.trader_sessions
 
 

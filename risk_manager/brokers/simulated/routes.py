@@ -22,7 +22,7 @@ router = APIRouter(prefix="/api/v1/sim", tags=["simulator"])
 controls = APIRouter(prefix="/api/v1/sim", tags=["simulator test controls"])
 
 
-def _simulator(runtime: RuntimeDep) -> SimulatedBroker:
+async def _simulator(runtime: RuntimeDep) -> SimulatedBroker:
     # These routes are mounted only by a SimulatedBroker (RouteProvider), so this always holds.
     simulator = runtime.broker
     assert isinstance(simulator, SimulatedBroker)
