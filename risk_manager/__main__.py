@@ -28,6 +28,9 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--port", type=int, default=None, help="API port; 0 picks a free one")
     demo = commands.add_parser("demo", help="run a scripted trading session on the simulator")
     demo.add_argument("--home", type=Path, default=None, help="home to use (default: a temp dir)")
+    demo.add_argument(
+        "--keep", action="store_true", help="leave the daemon running and its home in place"
+    )
     return parser
 
 
@@ -37,7 +40,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "demo":
         from risk_manager.demo import run_demo
 
-        return run_demo(args.home)
+        return run_demo(args.home, keep=args.keep)
     from risk_manager.daemon import Daemon  # heavy imports only once arguments are valid
 
     daemon = Daemon(args.home or default_home(), args.config, args.port)

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
-# The main job in one command: the daemon on the simulated broker with a scripted trader.
+# One minute that shows what the daemon does; pass --keep to leave the daemon running and its
+# home in place for exploring.
 source "$(dirname "$0")/_venv.sh"
 exec python -m risk_manager demo "$@"
