@@ -98,7 +98,7 @@ class ApiFailure(CliError):
 
 
 def _exit_code(status: int, code: str) -> ExitCode:
-    if status in (401, 429) or code in ("unauthorized", "auth_failed", "auth_wait", "auth_busy"):
+    if status in (401, 429) or code in ("unauthorized", "auth_failed", "auth_wait"):
         return ExitCode.AUTH_FAILED
     if status == 404:
         return ExitCode.NOT_FOUND

@@ -14,7 +14,6 @@ from risk_manager.auth import (
     AdminAuth,
     AdminAuthError,
     AuthFailed,
-    ChallengesBusy,
     NotConfigured,
     OutdatedSecret,
     TooEarly,
@@ -62,7 +61,7 @@ AdminRequired = Depends(require_admin)
 
 
 def _status_and_headers(error: AdminAuthError) -> tuple[int, dict[str, str]]:
-    if isinstance(error, TooEarly | ChallengesBusy):
+    if isinstance(error, TooEarly):
         return 429, {"Retry-After": str(max(1, error.seconds_remaining))}
     if isinstance(error, AuthFailed):
         # The failure that grows the penalty says so at once, with the wait to expect.

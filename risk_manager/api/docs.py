@@ -44,9 +44,10 @@ used or expired one answers 401 `auth_failed` and does not count as a failure. W
 against issued challenges do: after 3, new challenges carry a growing `wait` (1, 2, 4 … up to
 120 s); answering early gives 429 `auth_wait` with `Retry-After` and keeps the challenge. The
 count resets on success, after 15 quiet minutes, or with `risk-admin auth-reset` run by an
-administrator of the machine; `/api/v1/health` shows `admin_auth`. Too many unanswered
-challenges: 429 `auth_busy`. No password set yet: 503 `admin_not_configured`; a password file
-from an older version: 503 `admin_secret_outdated` (run `risk-admin set-password` again).
+administrator of the machine; `/api/v1/health` shows `admin_auth`. Challenges cost the daemon
+no memory, so nobody can crowd the admin out by asking for many. No password set yet: 503
+`admin_not_configured`; a password file from an older version: 503 `admin_secret_outdated`
+(run `risk-admin set-password` again).
 
 ## Live events
 

@@ -3,7 +3,6 @@
 from risk_manager.auth.errors import (
     AdminAuthError,
     AuthFailed,
-    ChallengesBusy,
     NotConfigured,
     OutdatedSecret,
     SecretFileError,
@@ -17,7 +16,6 @@ __all__ = [
     "AuthFailed",
     "AuthSettings",
     "Challenge",
-    "ChallengesBusy",
     "NotConfigured",
     "OutdatedSecret",
     "SecretFileError",

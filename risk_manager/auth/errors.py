@@ -94,13 +94,3 @@ class TooEarly(AdminAuthError):
             "(admin auth is slowed after repeated failed logins)"
         )
         self.seconds_remaining = seconds_remaining
-
-
-class ChallengesBusy(AdminAuthError):
-    """Every challenge slot is taken by unanswered challenges; none is evicted for a newcomer."""
-
-    code = "auth_busy"
-
-    def __init__(self, seconds_remaining: int) -> None:
-        super().__init__(f"too many unanswered admin challenges; retry in {seconds_remaining} s")
-        self.seconds_remaining = seconds_remaining

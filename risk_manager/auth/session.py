@@ -5,14 +5,16 @@
 
 The daemon holds only the verifier (StoredKey, ServerKey); the client proves the password with
 ClientProof and checks the daemon's ServerSignature (`server_final`) before trusting the token.
+Challenges cost the daemon no memory (scram.py), so asking for many cannot crowd anyone out.
 Time is monotonic seconds from an injected `now`, never the simulator's shiftable wall clock, so
 moving simulated time can neither expire a token nor lift a penalty. All state lives in memory: a
-daemon restart forgets tokens, exchanges and the penalty.
+daemon restart forgets tokens, challenges and the penalty.
 """
 
 from __future__ import annotations
 
 import hashlib
+import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -20,15 +22,13 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 from loguru import logger
-from scramp import ScramException, ScramMechanism
 
-from risk_manager.auth.errors import AuthFailed, NotConfigured, SecretFileError
-from risk_manager.auth.exchanges import ExchangeStore
+from risk_manager.auth import scram
+from risk_manager.auth.errors import AuthFailed, NotConfigured, SecretFileError, TooEarly
 from risk_manager.auth.passwords import MECHANISM, SecretFileWatcher, StoredSecret
 from risk_manager.auth.penalty import ProgressivePenalty, ResetMarker
 from risk_manager.auth.tokens import TokenStore
 
-ADMIN_USER = "admin"
 MAX_NONCE_TTL = 60.0
 RESET_MARKER = "auth-reset"
 
@@ -49,7 +49,6 @@ class AuthSettings:
     first_delay: float = 1.0
     max_delay: float = 120.0
     forget_after: float = 15 * 60.0
-    max_challenges: int = 64
     max_tokens: int = 64
 
     def __post_init__(self) -> None:
@@ -57,8 +56,8 @@ class AuthSettings:
             raise ValueError(f"nonce_ttl must be in (0, {MAX_NONCE_TTL:g}] seconds")
         if min(self.token_ttl, self.first_delay, self.max_delay, self.forget_after) <= 0:
             raise ValueError("token_ttl and the penalty times must be positive")
-        if self.free_failures < 0 or self.max_challenges < 1 or self.max_tokens < 1:
-            raise ValueError("free_failures >= 0, max_challenges and max_tokens >= 1")
+        if self.free_failures < 0 or self.max_tokens < 1:
+            raise ValueError("free_failures must be >= 0 and max_tokens >= 1")
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,16 +96,8 @@ class Session:
         }
 
 
-def nonce_of(client_final: str) -> str | None:
-    """The `r=` attribute of a client-final message (attributes never contain commas)."""
-    for part in client_final.split(","):
-        if part.startswith("r="):
-            return part[2:]
-    return None
-
-
 class AdminAuth:
-    """Runs SCRAM exchanges, applies the failure penalty, issues and verifies bearer tokens."""
+    """Answers SCRAM challenges, applies the failure penalty, issues and verifies bearer tokens."""
 
     def __init__(
         self,
@@ -123,8 +114,8 @@ class AdminAuth:
         # on_penalty(failures, wait_seconds) lets the daemon tell a human; SPEC §7 wants it.
         self._on_penalty = on_penalty
         self._reset = ResetMarker(reset_marker) if reset_marker is not None else None
-        self._mechanism = ScramMechanism(MECHANISM)
-        self._exchanges = ExchangeStore(ttl=s.nonce_ttl, capacity=s.max_challenges)
+        self._seal = scram.NonceSeal()
+        self._spent = scram.SpentNonces()
         self._tokens = TokenStore(ttl=s.token_ttl, capacity=s.max_tokens)
         self._penalty = ProgressivePenalty(
             free_failures=s.free_failures, first_delay=s.first_delay,
@@ -152,41 +143,44 @@ class AdminAuth:
         now = self._now()
         self._apply_reset()
         secret = self._require_secret()
-        server = self._mechanism.make_server(self._verifier(secret))
-        try:
-            server.set_client_first(client_first)
-            server_first = server.get_server_first()
-        except ScramException as exc:
+        parsed = scram.parse_client_first(client_first)
+        if parsed is None:
             # Nothing was issued, so nothing counts against the penalty.
-            log.info("admin challenge refused: {}", exc)
-            raise AuthFailed("bad_request") from None
+            raise AuthFailed("bad_request")
+        _, client_nonce = parsed
         wait = self._penalty.delay(now)
-        exchange = self._exchanges.add(server, now, wait)
-        return Challenge(server_first, wait, exchange.expires_at - now)
+        ttl = self.settings.nonce_ttl
+        nonce = client_nonce + self._seal.seal(client_nonce, now + wait, now + wait + ttl)
+        return Challenge(scram.server_first(nonce, secret), wait, wait + ttl)
 
     def open_session(self, client_final: str) -> Session:
         """Check the client proof of an issued challenge and hand out a bearer token."""
         now = self._now()
         self._apply_reset()
-        # First: a password changed since the challenge must end the exchange, not verify it.
-        self._require_secret()
-        nonce = nonce_of(client_final)
-        if nonce is None:
+        # First: a password changed since the challenge must end it (new seal), not verify it.
+        secret = self._require_secret()
+        final = scram.parse_client_final(client_final)
+        if final is None:
             raise AuthFailed("bad_request")
-        exchange = self._exchanges.take(nonce, now)
-        if isinstance(exchange, str):
+        window = self._seal.open(final.client_nonce, final.server_nonce)
+        if window is None:
             # Only proofs against a live challenge of ours count: garbage cannot build a penalty.
-            log.info("admin session refused: {}", exchange)
-            raise AuthFailed(exchange)
-        try:
-            exchange.server.set_client_final(client_final)
-            server_final = exchange.server.get_server_final()
-        except ScramException:
+            raise AuthFailed("unknown_nonce")
+        not_before, expires_at = window
+        if now < not_before:
+            # Not checked, so neither counted nor spent: the admin keeps the challenge.
+            raise TooEarly(max(1, math.ceil(not_before - now)))
+        if not self._spent.spend(final.nonce, expires_at, now):
+            raise AuthFailed("replayed_nonce")
+        if now >= expires_at:
+            raise AuthFailed("expired_nonce")
+        server_final = scram.check_proof(secret, final)
+        if server_final is None:
             self._fail(now)
         self._penalty.reset()
-        token, expires_at = self._tokens.issue(now)
+        token, token_expires = self._tokens.issue(now)
         log.info("admin session opened ({} active)", len(self._tokens))
-        return Session(server_final, token, expires_at - now)
+        return Session(server_final, token, token_expires - now)
 
     def verify_token(self, token: str) -> bool:
         """Whether a bearer token is valid now; revoked if the password changed since issue."""
@@ -199,9 +193,10 @@ class AdminAuth:
         return self._tokens.is_valid(token, self._now())
 
     def revoke_all(self) -> None:
-        """End every admin session and forget outstanding challenges (e.g. password change)."""
+        """End every admin session and void outstanding challenges (e.g. password change)."""
         count = self._tokens.revoke_all()
-        self._exchanges.clear()
+        self._seal.rotate()
+        self._spent.clear()
         if count:
             log.info("revoked {} admin session(s)", count)
 
@@ -210,28 +205,19 @@ class AdminAuth:
         now = self._now()
         self._apply_reset()
         self._tokens.purge(now)
-        self._exchanges.purge(now)
+        self._spent.purge(now)
         wait = self._penalty.delay(now)  # first: it forgets a count gone quiet
         return {
             "failures": self._penalty.failures,
             "penalty_seconds": wait,
             "active_sessions": len(self._tokens),
-            "outstanding_challenges": len(self._exchanges),
+            "answered_challenges": len(self._spent),
         }
-
-    def _verifier(self, secret: StoredSecret) -> Callable[[str], tuple[bytes, bytes, bytes, int]]:
-        def lookup(username: str) -> tuple[bytes, bytes, bytes, int]:
-            if username != ADMIN_USER:
-                raise ScramException(f"unknown user {username!r}")
-            return secret.salt, secret.stored_key, secret.server_key, secret.iterations
-
-        return lookup
 
     def _apply_reset(self) -> None:
         if self._reset is not None and self._reset.fired():
             log.warning("admin auth penalty cleared by an administrator (auth-reset)")
             self._penalty.reset()
-            self._exchanges.clear()
 
     def _require_secret(self) -> StoredSecret:
         try:

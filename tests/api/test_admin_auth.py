@@ -95,10 +95,13 @@ def test_replayed_final_message_is_refused(daemon: DaemonProcess) -> None:
     assert "already used" in replay.json()["error"]["message"]
 
 
-def test_garbage_session_calls_never_lock_the_admin_out(daemon: DaemonProcess) -> None:
+def test_garbage_and_challenge_floods_never_lock_the_admin_out(daemon: DaemonProcess) -> None:
+    first = {"client_first": scram_client.scram_client(WRONG).get_client_first()}
+    flood = [call(daemon, "POST", f"{ADMIN}/challenge", json=first) for _ in range(300)]
     garbage = [{"client_final": "c=biws,r=" + "00" * 40 + ",p=AAAA"}, {"client_final": "x"}]
     replies = [call(daemon, "POST", f"{ADMIN}/session", json=body) for body in garbage * 10]
 
+    assert {r.status_code for r in flood} == {200}
     assert {r.status_code for r in replies} == {401}
     assert admin_auth_health(daemon) == {"failures": 0, "penalty_seconds": 0}
     assert login(daemon)["Authorization"].startswith("Bearer ")

@@ -21,7 +21,7 @@ def fresh_auth() -> AdminAuth:
     return AdminAuth(lambda: SECRET, now=lambda: 0.0, settings=NO_PENALTY)
 
 
-@given(proof=st.binary(max_size=64))
+@given(proof=st.binary(min_size=1, max_size=64))
 def test_any_other_proof_fails(proof: bytes) -> None:
     auth = fresh_auth()
     exchange = InProcess(auth, "Property-Password-1")
