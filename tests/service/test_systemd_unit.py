@@ -106,3 +106,25 @@ def test_ip_allowlist_drop_in_is_valid_and_tightens_the_score(tmp_path: Path) ->
 
     assert (verify.returncode, verify.stderr.strip()) == (0, "")
     assert exposure(unit) < plain
+
+
+def test_exec_start_ignores_a_risk_manager_package_planted_in_the_working_directory(
+    tmp_path: Path,
+) -> None:
+    """ExecStart runs with the home as working directory; -I keeps it off the import path."""
+    planted = tmp_path / "risk_manager"
+    planted.mkdir()
+    (planted / "__init__.py").write_text("")
+    (planted / "__main__.py").write_text("raise SystemExit('planted package imported')")
+    service = unit_settings()["Service"]
+    argv = service["ExecStart"].split()
+    argv = [sys.executable, *argv[1 : argv.index("run")], "--help"]
+
+    done = subprocess.run(
+        argv, cwd=tmp_path, capture_output=True, text=True, timeout=60, check=False,
+        env={"PYTHONPATH": str(tmp_path), "PATH": "/usr/bin:/bin"},
+    )  # fmt: skip
+
+    assert service["WorkingDirectory"] == "/var/lib/risk-manager"
+    assert "planted" not in done.stdout + done.stderr
+    assert done.returncode == 0, done.stderr
