@@ -5,7 +5,8 @@ RSS < 120 MB with 10 accounts, idle CPU < 0.5 %, ≥ 50,000 quotes/s and ≥ 5,0
 fills/s on the bare state path; with all 14 rules ≥ 20,000 quotes/s and ≥ 3,000 fills/s on one
 account and ≥ 10,000 events/s over 20 accounts; breach → first action p99 < 2 ms, within
 10 % when a notification receiver never answers;
-GET /status p99 < 10 ms while ingesting 2,000 events/s.
+GET /status p99 < 10 ms while ingesting 2,000 events/s. ProjectX: a fill pushed by the fake
+Gateway → its closeContract, p50 / p99 over 300 breaches (`python -m benchmarks.projectx`).
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ import sys
 import time
 from typing import Any
 
-from benchmarks import latency, notify, process, throughput
+from benchmarks import latency, notify, process, projectx, throughput
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -52,6 +53,7 @@ def main(argv: list[str] | None = None) -> int:
     section("breach_with_unanswered_notifications",
             asyncio.run(notify.unanswered_receiver(500 // scale)))  # fmt: skip
     section("api_under_load", process.status_under_load(2000, 1000 // scale))
+    section("projectx_fill_to_close", projectx.fill_to_close(300 // scale))
     report["benchmark_seconds"] = round(time.perf_counter() - began, 1)
     print(json.dumps(report, indent=2))
     return 0

@@ -37,6 +37,7 @@ Register an adapter with `risk_manager.brokers.registry.register` (see that modu
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
@@ -49,6 +50,10 @@ if TYPE_CHECKING:
     from fastapi import APIRouter
 
 EventSink = Callable[[Event], None]
+
+# True inside the executor's tasks: an adapter with a client-side rate budget lets these
+# requests (reads included) use the headroom it keeps for enforcement instead of waiting.
+enforcing: ContextVar[bool] = ContextVar("enforcing", default=False)
 
 
 @dataclass(frozen=True, slots=True)

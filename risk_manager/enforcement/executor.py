@@ -15,7 +15,13 @@ from typing import Any
 
 from loguru import logger
 
-from risk_manager.brokers.base import Broker, BrokerAuthFailed, BrokerError, OrderRejected
+from risk_manager.brokers.base import (
+    Broker,
+    BrokerAuthFailed,
+    BrokerError,
+    OrderRejected,
+    enforcing,
+)
 from risk_manager.bus import EventBus
 from risk_manager.clock import Clock
 from risk_manager.domain.events import Order
@@ -91,6 +97,7 @@ class Executor:
         await asyncio.gather(*self._workers.values(), return_exceptions=True)
 
     async def _work(self, account_id: str, queue: asyncio.Queue[Batch]) -> None:
+        enforcing.set(True)  # this task's broker requests are enforcement (see brokers.base)
         while True:
             batch = await queue.get()
             try:

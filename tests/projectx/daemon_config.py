@@ -11,7 +11,7 @@ CONFIG = """
 port = 0
 [daemon.log]
 console = true
-level = "DEBUG"
+level = "{level}"
 
 [broker]
 kind = "projectx"
@@ -25,6 +25,7 @@ request_timeout_seconds = 2
 stall_seconds = 3
 server_timeout_seconds = 5
 reconnect_max_seconds = 1
+{extra}
 
 [accounts.PX-1]
 name = "PRAC-V2-4011"
@@ -35,12 +36,19 @@ profile = "test"
 """
 
 
-def write_home(home: Path, gateway: FakeGateway, profile: str, negotiate: bool = True) -> Path:
+def write_home(
+    home: Path,
+    gateway: FakeGateway,
+    profile: str,
+    negotiate: bool = True,
+    level: str = "DEBUG",
+    extra: str = "",
+) -> Path:
     """Config plus the API key in secrets/ (the username is not a secret)."""
     (home / "config").mkdir(parents=True, exist_ok=True)
     (home / "secrets").mkdir(parents=True, exist_ok=True)
     (home / "secrets" / "projectx_api_key").write_text(API_KEY + "\n")
     text = CONFIG.format(url=gateway.url, username=USERNAME, profile=profile,
-                         negotiate=str(negotiate).lower())  # fmt: skip
+                         negotiate=str(negotiate).lower(), level=level, extra=extra)  # fmt: skip
     (home / "config" / "risk_manager.toml").write_text(text)
     return home

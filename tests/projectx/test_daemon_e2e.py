@@ -73,7 +73,9 @@ def test_loss_breach_closes_cancels_locks_and_a_dropped_socket_does_not_repeat_i
     assert len(daemon.get(f"{ACCOUNT}/enforcement")["records"]) == records
     assert len(gateway.requests("Position/closeContract")) == 1
 
-    # Still locked: a new entry (seen through the new subscription) is flattened at once.
+    # Still locked: a new entry (seen through the new subscription) is flattened at once. It
+    # fills at once too (a market order still working would be cancelled instead).
+    gateway.set(fill_delay=0.0)
     gateway.buy(ACCOUNT_ID, MNQ, 1)
     gateway.wait_request("Position/closeContract", count=2)
     wait(lambda: gateway.position(ACCOUNT_ID, MNQ) == 0, what="the lockout flatten")

@@ -18,6 +18,7 @@ from risk_manager.brokers.base import (
     BrokerUnavailable,
     OrderRejected,
     OutcomeUnknown,
+    enforcing,
 )
 from risk_manager.brokers.projectx.errors import login_error
 from risk_manager.brokers.projectx.ratelimit import RateBudget
@@ -93,12 +94,13 @@ class GatewayRest:
         """One request; returns the envelope (also when `success` is false on an action).
 
         `action` marks calls that change state at the broker: a lost reply raises
-        OutcomeUnknown instead of BrokerUnavailable. Actions, and reads marked `urgent` (those
-        an enforcement step waits on), may use the budget's enforcement reserve.
+        OutcomeUnknown instead of BrokerUnavailable. Actions, reads marked `urgent` and every
+        request made for the executor (`enforcing`) may use the budget's enforcement reserve.
         """
         for attempt in (1, 2):
             token = await self.token(force=attempt == 2)
-            status, reply = await self._post(path, body, token, action, urgent or action)
+            urgent = urgent or action or enforcing.get()
+            status, reply = await self._post(path, body, token, action, urgent)
             if status == 401:
                 # Unauthorized requests are not acted on: renewing and sending once more is safe.
                 self.invalidate(token)

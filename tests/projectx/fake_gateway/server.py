@@ -61,6 +61,8 @@ class FakeGateway:
         app.state.gateway = self.state
         app.state.ping_interval = ping_interval
         self._sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        # Accepted connections inherit it: no Nagle delay between a reply's headers and body.
+        self._sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         self._sock.bind(("127.0.0.1", 0))
         self.port = self._sock.getsockname()[1]
         self.url = f"http://127.0.0.1:{self.port}"

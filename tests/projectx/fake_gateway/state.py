@@ -69,6 +69,7 @@ class GatewayState:
         self.window = window
         self.faults: list[Fault] = []
         self.requests: list[tuple[str, Any, float]] = []
+        self.trade_pushes: list[tuple[float, dict[str, Any]]] = []  # (monotonic time, trade)
         self.request_seen = asyncio.Event()
         self.negotiated: set[str] = set()
         self.sessions: dict[str, list[HubSession]] = defaultdict(list)
@@ -103,6 +104,8 @@ class GatewayState:
 
     def route(self, pushes: list[Push]) -> None:
         """Send the pushes of one exchange change to subscribers, as one frame each."""
+        now = time.monotonic()
+        self.trade_pushes += [(now, r) for t, _, r in pushes if t == "GatewayUserTrade"]
         if "user" in self.stalled:
             return
         for session in self.sessions["user"]:
