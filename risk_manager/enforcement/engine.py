@@ -28,6 +28,7 @@ from risk_manager.enforcement.lockouts import Lockout, LockoutBook, lockout_view
 from risk_manager.enforcement.planner import plan_steps
 from risk_manager.enforcement.rule_state import RuleStateStore
 from risk_manager.rules.base import (
+    RELEASED,
     Action,
     ActionKind,
     DayEndTrigger,
@@ -261,9 +262,13 @@ class RiskEngine:
         """End one lockout (or all of the account's) and leave an audit record."""
         now = self.clock.now()
         targets = [x for x in self.lockouts.active(account_id) if lockout_id in (None, x.id)]
+        stateful = {rule.name for rule in self.rules_of(account_id) if rule.stateful}
         with self.store.transaction():
             for lockout in targets:
                 self.lockouts.end(lockout, "admin", now)
+                if lockout.rule in stateful:  # it starts over at its next evaluation
+                    state = self.rule_state.get(account_id, lockout.rule)
+                    self.rule_state.put(account_id, lockout.rule, {**state, RELEASED: True})
             self.audit(account_id, "unlock", {"ended": [x.id for x in targets]}, now)
         return targets
 

@@ -159,6 +159,17 @@ class RuleContext:
     rule_state: dict[str, Any] = field(default_factory=dict)  # persisted per account and rule
     state_changed: bool = False  # a stateful rule sets this after changing rule_state
 
+    def take_release(self) -> bool:
+        """True once after an admin ended this rule's lockout: the rule should start over from
+        where the account stands, or it would lock again at its next evaluation."""
+        if self.rule_state.pop(RELEASED, False):
+            self.state_changed = True
+            return True
+        return False
+
+
+RELEASED = "released"  # the rule-state key the engine sets when an admin ends a rule's lockout
+
 
 class Rule:
     """Base class: a rule holds its validated params and answers the triggers it subscribes to."""

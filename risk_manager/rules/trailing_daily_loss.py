@@ -52,7 +52,8 @@ class TrailingDailyLossRule(Rule):
     Action: flatten the account and cancel all orders. `liquidate_and_block` adds a HALTED
     lockout; after a plain `liquidate` the peak restarts from the balance once flat, so trading
     can go on with a fresh `limit` below it.
-    Release: the daily reset (the peak then restarts from the new day's opening value).
+    Release: the daily reset (the peak then restarts from the new day's opening value), or an
+    admin (the peak restarts from the account's value then).
     """
 
     name = "trailing_daily_loss"
@@ -71,6 +72,8 @@ class TrailingDailyLossRule(Rule):
             opening = cents(account.equity - account.day.realized_net - account.unrealized)
             state.update(day=day, peak=str(max(opening, self._mark(account))), restart=False)
             ctx.state_changed = True
+        if ctx.take_release():  # an admin ended the lockout: the peak starts over from here
+            state.update(peak=str(self._mark(account)), restart=False)
         if state["restart"]:
             if account.positions:
                 return []  # the liquidation is still going on

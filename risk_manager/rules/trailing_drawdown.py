@@ -55,7 +55,8 @@ class TrailingDrawdownRule(Rule):
     highest end-of-day balance (`end_of_day`) or the highest value seen (`intraday`).
 
     Action: flatten the account and cancel all orders; a HALTED lockout.
-    Release: `permanent = true` (default, prop-firm): never, only an admin ends it.
+    Release: `permanent = true` (default, prop-firm): never, only an admin ends it (the
+    drawdown then starts over from the account's value at its next evaluation).
     `permanent = false`: the daily reset, and the drawdown restarts from the balance at that
     reset (high-water = start = that balance), so the next day has a full `max_loss` again.
     """
@@ -70,11 +71,14 @@ class TrailingDrawdownRule(Rule):
         if not isinstance(event, DayEndTrigger | AccountUpdate | QuoteTrigger | FillTrigger):
             return []
         state = ctx.rule_state
+        equity = cents(ctx.account.equity)
+        if ctx.take_release():  # an admin ended the lockout: start over from here
+            state.pop("breached", None)
+            state["start"] = state["high_water"] = str(equity)
         if isinstance(event, DayEndTrigger) and state.pop("breached", False):
             # Non-permanent release: start over from the balance the reset found.
             state["start"] = state["high_water"] = str(event.balance)
             ctx.state_changed = True
-        equity = cents(ctx.account.equity)
         level = drawdown_level(self.params, state)
         if self.params.mode == "intraday":
             mark = equity

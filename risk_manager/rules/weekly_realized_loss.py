@@ -50,7 +50,7 @@ class WeeklyRealizedLossRule(Rule):
     Counting starts with the day's realized PnL when the rule first sees a fill.
 
     Action: flatten the account and cancel all orders; a HALTED lockout.
-    Release: the next week's open.
+    Release: the next week's open, or an admin (the week is then counted from that moment).
     """
 
     name = "weekly_realized_loss"
@@ -64,7 +64,9 @@ class WeeklyRealizedLossRule(Rule):
             return []
         start = self._start(ctx.calendar, ctx.now)
         state = ctx.rule_state
-        if "week" not in state:
+        if ctx.take_release():  # an admin ended the lockout: count the week from here on
+            realized = event.effect.realized - event.fill.fee
+        elif "week" not in state:
             realized = ctx.account.day.realized_net  # this fill is already in the day's total
         else:
             realized = weekly_realized(state, start) + event.effect.realized - event.fill.fee

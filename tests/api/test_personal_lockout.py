@@ -106,3 +106,26 @@ def test_cli_lock_for_and_until(start_admin: StartAdmin) -> None:
     both = run_cli("trader", "lock", "--for", "2h", "--rest-of-day", home=daemon.home)
     assert both.code == 2
     assert "exactly one" in both.stderr
+
+
+def test_admin_unlock_of_a_permanent_drawdown_lets_trading_restart_from_there(
+    start_admin: StartAdmin,
+) -> None:
+    daemon = start_admin(
+        "trailing_drawdown.max_loss = 100\ntrailing_drawdown.starting_balance = 50000"
+    )
+    daemon.order("buy", 2)
+    daemon.price(20975.00)  # -100 open, 0.74 fees: value 49,899.26 ≤ 49,900
+    assert [x["ends"] for x in active_lockouts(daemon)] == ["never"]
+
+    unlocked = call(daemon, "POST", f"{ADMIN}/accounts/SIM-1/unlock", login(daemon))
+
+    assert unlocked.status_code == 200, unlocked.text
+    # Flat at 49,898.52; the floor starts over from the value at the next evaluation:
+    # buy 1 (fee 0.37) → 49,898.15, floor 49,798.15.
+    daemon.order("buy", 1)
+    daemon.price(20925.25)  # -99.50 open: 49,798.65
+    assert active_lockouts(daemon) == []
+    assert [p["size"] for p in _positions(daemon)["positions"]] == [1]
+    daemon.price(20925.00)  # -100.00 open: 49,798.15
+    assert [x["rule"] for x in active_lockouts(daemon)] == ["trailing_drawdown"]
