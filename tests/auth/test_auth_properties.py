@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from risk_manager.auth import AdminAuth, AuthFailed, AuthSettings
+from risk_manager.auth import AdminAuth, AuthFailed, AuthSettings, scram
 from risk_manager.auth.passwords import hash_password
 from tests.scram_client import InProcess
 
@@ -72,3 +72,32 @@ def test_any_password_set_logs_in_and_only_that_one(password: str) -> None:
     assert auth.verify_token(InProcess(auth, password).finish().value)
     with pytest.raises(AuthFailed):
         InProcess(auth, password + "x").finish()
+
+
+nonce_chars = st.characters(min_codepoint=0x21, max_codepoint=0x7E, exclude_characters=",")
+
+
+@given(
+    client_nonce=st.text(nonce_chars, min_size=1, max_size=64),
+    start=st.floats(0, 1e9),
+    wait=st.integers(0, 120),
+    position=st.integers(0, 63),
+)
+def test_sealed_nonce_opens_only_unaltered_and_for_its_client_nonce(
+    client_nonce: str, start: float, wait: int, position: int
+) -> None:
+    seal = scram.NonceSeal()
+    server_nonce = seal.seal(client_nonce, start + wait, start + wait + 30)
+    flipped = "A" if server_nonce[position] != "A" else "B"
+    altered = server_nonce[:position] + flipped + server_nonce[position + 1 :]
+
+    window = seal.open(client_nonce, server_nonce)
+
+    assert len(server_nonce) == scram.SERVER_NONCE_CHARS
+    assert "," not in server_nonce
+    assert window is not None
+    assert abs(window[0] - (start + wait)) <= 0.001
+    assert abs(window[1] - (start + wait + 30)) <= 0.001
+    assert seal.open(client_nonce, altered) is None
+    assert seal.open(client_nonce + "x", server_nonce) is None
+    assert scram.NonceSeal().open(client_nonce, server_nonce) is None  # another process
