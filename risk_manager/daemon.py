@@ -35,6 +35,7 @@ from risk_manager.domain.money import ZERO
 from risk_manager.enforcement.engine import RiskEngine
 from risk_manager.enforcement.executor import Batch, Executor
 from risk_manager.enforcement.journal import pending_batches
+from risk_manager.notify.watch import AlertWatch
 from risk_manager.notify.wiring import attach_notifier, watch_loop
 from risk_manager.paths import HomePaths
 from risk_manager.pipeline import Pipeline
@@ -141,6 +142,7 @@ class Daemon:
         self._home_lock: IO[str] | None = None
         self._tasks: list[asyncio.Task[None]] = []
         self._api_ready = asyncio.Event()
+        self._alert_watch: AlertWatch | None = None
 
     async def run(self) -> int:
         """Start, serve until a stop is requested, shut down; returns the exit code."""
@@ -263,7 +265,7 @@ class Daemon:
             config, config_file, self.paths, clock, store, pipeline, broker, bus, Intake(),
             engine, executor, crashed, auth,
         )  # fmt: skip
-        attach_notifier(runtime)
+        self._alert_watch = attach_notifier(runtime)
         if crashed:
             bus.alert("crash_recovered", "critical", "The previous run did not stop cleanly "
                       "(crash, kill or power loss); restarted and recovering")  # fmt: skip
@@ -279,11 +281,12 @@ class Daemon:
         self._install_signal_handlers(runtime)
         self.watchdog = LoopWatchdog(runtime.config.daemon.watchdog_seconds)
         self.watchdog.start()
+        assert self._alert_watch is not None  # attached in _assemble
         self._tasks = [
             asyncio.create_task(self._consume(runtime), name="intake"),
             asyncio.create_task(self._housekeeping(runtime), name="housekeeping"),
             asyncio.create_task(self.watchdog.beat(), name="watchdog"),
-            asyncio.create_task(watch_loop(runtime), name="alert-watch"),
+            asyncio.create_task(watch_loop(self._alert_watch), name="alert-watch"),
         ]
         if runtime.notifier is not None:
             runtime.notifier.start()

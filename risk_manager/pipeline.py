@@ -192,8 +192,9 @@ class Pipeline:
             if self.hooks and (fill.voided or effect is not None):
                 self.hooks.on_committed(fill, account, effect)
         self.applied += 1
+        # Always: a fill moves realized PnL, which loss warnings react to at once.
+        self.bus.publish("fill", _fill_message(fill, effect))
         if self.bus.has_listeners:
-            self.bus.publish("fill", _fill_message(fill, effect))
             self.bus.publish("pnl", self.pnl_message(account))
         if self.hooks:
             self.hooks.after_commit()

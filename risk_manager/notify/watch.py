@@ -4,7 +4,11 @@ positions, and losses reaching the warning levels of their limits."""
 
 from __future__ import annotations
 
+import asyncio
 from datetime import datetime
+from typing import Any
+
+from loguru import logger
 
 from risk_manager.domain.money import ZERO
 from risk_manager.health import stale_symbols
@@ -22,6 +26,21 @@ class AlertWatch:
         self._down_since: datetime | None = None
         self._down_reported = False
         self._stale: set[str] = set()
+
+    def on_bus(self, kind: str, data: dict[str, Any]) -> None:
+        """A fill moves realized PnL: check that account's loss gauges right after it (not
+        inside the publisher, which is on the enforcement path)."""
+        if kind == "fill":
+            asyncio.get_running_loop().call_soon(self._fill_checked, data["account_id"])
+
+    def _fill_checked(self, account_id: str) -> None:
+        account = self.runtime.pipeline.accounts.get(account_id)
+        if account is None:
+            return
+        try:
+            self._losses(account, self.runtime.clock.now())
+        except Exception:
+            logger.opt(exception=True).error("Loss warning check failed")
 
     def check(self) -> None:
         """One pass over every condition (called from housekeeping)."""

@@ -14,8 +14,9 @@ from risk_manager.state.notifications import LossWarningLog, NotificationOutbox
 WATCH_SECONDS = 1.0
 
 
-def attach_notifier(runtime: Runtime) -> Notifier:
-    """Subscribe a notifier to the bus (before anything is published that it should see)."""
+def attach_notifier(runtime: Runtime) -> AlertWatch:
+    """Subscribe a notifier and the alert watch to the bus (before anything is published
+    that they should see); returns the watch for `watch_loop`."""
     pipeline = runtime.pipeline
     notifier = Notifier(
         runtime.config.notifications, runtime.paths.secrets_dir,
@@ -25,13 +26,14 @@ def attach_notifier(runtime: Runtime) -> Notifier:
     )  # fmt: skip
     runtime.bus.subscribe(notifier.on_bus)
     runtime.notifier = notifier
-    return notifier
-
-
-async def watch_loop(runtime: Runtime) -> None:
-    """Run the alert watch every second; a failing check is logged, never fatal."""
-    today = runtime.pipeline.calendar.day_of(runtime.clock.now())
+    today = pipeline.calendar.day_of(runtime.clock.now())
     watch = AlertWatch(runtime, LossWarningLog(runtime.store, today))
+    runtime.bus.subscribe(watch.on_bus)
+    return watch
+
+
+async def watch_loop(watch: AlertWatch) -> None:
+    """Run the alert watch every second; a failing check is logged, never fatal."""
     while True:
         await asyncio.sleep(WATCH_SECONDS)
         try:
