@@ -181,6 +181,7 @@ class Model:
             (display.stamp(datetime.now().astimezone(), tz)[11:], "cyan"),
             "  daemon ",
             (self.stream, stream_style),
+            f" {self.daemon_url}",
             "  broker ",
             broker,
             f"  trading day {self.status.get('trading_day', '—')}",
