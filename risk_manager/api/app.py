@@ -11,18 +11,32 @@ from loguru import logger
 from starlette.exceptions import HTTPException
 
 from risk_manager import __version__
-from risk_manager.admin_ops import AdminOps
 from risk_manager.api.auth_deps import install_auth_errors
 from risk_manager.api.docs import DESCRIPTION, mount_docs
 from risk_manager.api.envelope import ApiError, error_body
 from risk_manager.api.guards import GuardMiddleware
 from risk_manager.api.routers import admin, public, risk, trader
 from risk_manager.brokers.base import RouteProvider
+from risk_manager.config.reload import ConfigReloader
+from risk_manager.enforcement.admin import AdminActions
+from risk_manager.errors import (
+    Conflict,
+    DomainError,
+    InvalidRequest,
+    NotAllowed,
+    NotFound,
+    OperationFailed,
+)
 from risk_manager.runtime import Runtime
 from risk_manager.trader_sessions import TraderSessions
 
 TITLE = "Risk Manager Daemon"
 
+# The one place a service's refusal becomes an HTTP status.
+_DOMAIN_STATUS: tuple[tuple[type[DomainError], int], ...] = (
+    (InvalidRequest, 422), (NotFound, 404), (NotAllowed, 403), (Conflict, 409),
+    (OperationFailed, 500), (DomainError, 400),
+)  # fmt: skip
 _HTTP_CODES = {404: "not_found", 405: "method_not_allowed", 401: "unauthorized"}
 
 
@@ -38,6 +52,11 @@ def _install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(ApiError)
     async def api_error(_: Request, exc: ApiError) -> JSONResponse:
         return JSONResponse(error_body(exc.code, exc.message, exc.details), exc.status)
+
+    @app.exception_handler(DomainError)
+    async def refused(_: Request, exc: DomainError) -> JSONResponse:
+        status = next(code for kind, code in _DOMAIN_STATUS if isinstance(exc, kind))
+        return JSONResponse(error_body(exc.code, exc.message, exc.details), status)
 
     @app.exception_handler(RequestValidationError)
     async def invalid(_: Request, exc: RequestValidationError) -> JSONResponse:
@@ -67,7 +86,9 @@ def create_app(runtime: Runtime) -> Any:
     )
     app.state.runtime = runtime
     app.state.auth = runtime.auth
-    app.state.admin_ops = AdminOps(runtime)
+    actions = AdminActions(runtime)
+    app.state.admin_actions = actions
+    app.state.config_reloader = ConfigReloader(runtime.config_path, actions)
     app.state.trader_sessions = TraderSessions(runtime.store, runtime.pipeline.calendar)
     _install_error_handlers(app)
     install_auth_errors(app)

@@ -4,10 +4,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from risk_manager.errors import RequestError
 
-# Routers raise it under this name; services (admin_ops) raise it as RequestError.
-ApiError = RequestError
+class ApiError(Exception):
+    """A refusal decided by a router itself (a bad media type, an unknown account)."""
+
+    def __init__(self, status: int, code: str, message: str, details: Any = None) -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code
+        self.message = message
+        self.details = details
 
 
 def ok(data: Any) -> dict[str, Any]:

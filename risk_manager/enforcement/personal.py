@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from risk_manager.domain.tradingday import TradingCalendar
-from risk_manager.errors import RequestError
+from risk_manager.errors import InvalidRequest
 from risk_manager.rules.base import LockoutEnd, LockoutRequest, TradingState
 
 RULE = "personal_lockout"
@@ -29,8 +29,8 @@ def personal_request(
     Exactly one of the three must be given; the end must lie in the future, within a week.
     """
     if sum((minutes is not None, until is not None, rest_of_day)) != 1:
-        raise RequestError(
-            422, "invalid_lock", "give exactly one of minutes, until or rest_of_day = true"
+        raise InvalidRequest(
+            "invalid_lock", "give exactly one of minutes, until or rest_of_day = true"
         )
     if rest_of_day:
         end = calendar.next_reset(now)
@@ -43,13 +43,13 @@ def personal_request(
     else:
         assert until is not None
         if until.tzinfo is None:
-            raise RequestError(
-                422, "naive_time", "give `until` with a UTC offset, e.g. 2026-03-10T15:00-05:00"
+            raise InvalidRequest(
+                "naive_time", "give `until` with a UTC offset, e.g. 2026-03-10T15:00-05:00"
             )
         end = until
     if not now < end <= now + MAX_LOCK:
-        raise RequestError(
-            422, "invalid_lock", f"the lockout must end after now and within {MAX_LOCK.days} days"
+        raise InvalidRequest(
+            "invalid_lock", f"the lockout must end after now and within {MAX_LOCK.days} days"
         )
     return LockoutRequest(
         LockoutEnd.TIME, end, f"personal lockout until {end.isoformat(timespec='minutes')}",

@@ -19,7 +19,7 @@ from zoneinfo import ZoneInfo
 import httpx
 from loguru import logger
 
-from risk_manager.errors import RequestError
+from risk_manager.errors import Conflict, NotFound
 from risk_manager.notify.channels import Channel
 from risk_manager.notify.compose import Composer
 from risk_manager.notify.delivery import ChannelWorker, Item
@@ -111,11 +111,11 @@ class Notifier:
     async def test(self, channel: str | None) -> dict[str, Any]:
         """Send a test message now (bypassing queues) to one or every channel."""
         if not self.workers:
-            raise RequestError(409, "no_channels", "no notification channel is configured")
+            raise Conflict("no_channels", "no notification channel is configured")
         if channel is not None and channel not in self.workers:
             known = ", ".join(sorted(self.workers))
-            raise RequestError(
-                404, "channel_not_found", f"no enabled channel {channel!r} (channels: {known})"
+            raise NotFound(
+                "channel_not_found", f"no enabled channel {channel!r} (channels: {known})"
             )
         names = [channel] if channel is not None else list(self.workers)
         notice = Notice(

@@ -10,8 +10,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from risk_manager.admin_ops import diff_keys
 from risk_manager.config.loader import ConfigError
+from risk_manager.config.reload import diff_keys
 from risk_manager.config.toml_writer import to_toml
 
 keys = st.text(min_size=1, max_size=8)

@@ -7,10 +7,13 @@ from typing import Annotated, Any
 from fastapi import APIRouter, BackgroundTasks, Depends, Request
 from pydantic import BaseModel, ConfigDict, Field
 
-from risk_manager.admin_ops import AdminOps
 from risk_manager.api.auth_deps import AdminRequired, AuthDep
 from risk_manager.api.deps import AccountDep, RuntimeDep
 from risk_manager.api.envelope import ApiError, ok
+from risk_manager.api.views import order_view, position_view
+from risk_manager.config.reload import ConfigReloader
+from risk_manager.enforcement.admin import AdminActions
+from risk_manager.enforcement.lockouts import lockout_view
 
 login_router = APIRouter(prefix="/api/v1/admin", tags=["admin auth"])
 router = APIRouter(prefix="/api/v1/admin", tags=["admin"], dependencies=[AdminRequired])
@@ -49,11 +52,18 @@ class NotifyTestRequest(BaseModel):
     channel: str | None = Field(None, max_length=64, description="only this channel (default all)")
 
 
-async def get_admin_ops(request: Request) -> AdminOps:
-    return request.app.state.admin_ops
+async def get_reloader(request: Request) -> ConfigReloader:
+    reloader: ConfigReloader = request.app.state.config_reloader
+    return reloader
 
 
-OpsDep = Annotated[AdminOps, Depends(get_admin_ops)]
+async def get_actions(request: Request) -> AdminActions:
+    actions: AdminActions = request.app.state.admin_actions
+    return actions
+
+
+ReloaderDep = Annotated[ConfigReloader, Depends(get_reloader)]
+ActionsDep = Annotated[AdminActions, Depends(get_actions)]
 
 
 # -- login ------------------------------------------------------------------------------------
@@ -85,12 +95,12 @@ _CONFIG_BODY = {
 
 
 @router.get("/config", summary="The config file text and the effective config", responses=_ERRORS)
-async def get_config(ops: OpsDep) -> dict[str, Any]:
+async def get_config(ops: ReloaderDep) -> dict[str, Any]:
     return ok(ops.show_config())
 
 
 @router.post("/config/reload", summary="Re-read the config file and apply it", responses=_ERRORS)
-async def reload_config(ops: OpsDep) -> dict[str, Any]:
+async def reload_config(ops: ReloaderDep) -> dict[str, Any]:
     return ok(ops.reload())
 
 
@@ -100,7 +110,7 @@ async def reload_config(ops: OpsDep) -> dict[str, Any]:
     openapi_extra=_CONFIG_BODY,
     responses={**_ERRORS, 422: {"description": "every problem as `key: reason`"}},
 )
-async def put_config(request: Request, ops: OpsDep) -> dict[str, Any]:
+async def put_config(request: Request, ops: ReloaderDep) -> dict[str, Any]:
     media = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if media != "application/json" and media not in TOML_TYPES:
         raise ApiError(
@@ -120,10 +130,15 @@ async def put_config(request: Request, ops: OpsDep) -> dict[str, Any]:
 
 @router.post("/accounts/{account_id}/unlock", summary="End lockouts early", responses=_ERRORS)
 async def unlock(
-    account: AccountDep, ops: OpsDep, body: UnlockRequest | None = None
+    account: AccountDep, actions: ActionsDep, runtime: RuntimeDep, body: UnlockRequest | None = None
 ) -> dict[str, Any]:
-    lockout_id = None if body is None else body.lockout_id
-    return ok(ops.unlock(account.account_id, lockout_id))
+    unlocked = actions.unlock(account.account_id, None if body is None else body.lockout_id)
+    now = runtime.clock.now()
+    return ok({
+        "account_id": unlocked.account_id,
+        "ended": [lockout_view(lockout, now) for lockout in unlocked.ended],
+        "still_active": [lockout_view(lockout, now) for lockout in unlocked.still_active],
+    })  # fmt: skip
 
 
 @router.post(
@@ -131,13 +146,18 @@ async def unlock(
     summary="Close every position and cancel every order; returns what is left",
     responses=_ERRORS,
 )
-async def flatten(account: AccountDep, ops: OpsDep) -> dict[str, Any]:
-    return ok(await ops.flatten(account.account_id))
+async def flatten(account: AccountDep, actions: ActionsDep) -> dict[str, Any]:
+    left = await actions.flatten(account.account_id)
+    return ok({
+        "account_id": left.account_id,
+        "positions": [position_view(p) for p in left.positions.values()],
+        "orders": [order_view(o) for o in left.orders.values()],
+    })  # fmt: skip
 
 
 @router.post("/reset-day", summary="Force the daily reset for every account", responses=_ERRORS)
-async def reset_day(ops: OpsDep) -> dict[str, Any]:
-    return ok(await ops.reset_day())
+async def reset_day(actions: ActionsDep) -> dict[str, Any]:
+    return ok(await actions.reset_day())
 
 
 @router.post(
@@ -152,8 +172,10 @@ async def notify_test(runtime: RuntimeDep, body: NotifyTestRequest | None = None
 
 
 @router.post("/daemon/stop", summary="Stop the daemon gracefully", responses=_ERRORS)
-async def stop(ops: OpsDep, runtime: RuntimeDep, background: BackgroundTasks) -> dict[str, Any]:
-    data = ops.stop()
+async def stop(
+    actions: ActionsDep, runtime: RuntimeDep, background: BackgroundTasks
+) -> dict[str, Any]:
+    data = actions.stop()
     # After the reply is sent, so the client learns the stop was accepted.
     background.add_task(runtime.stop_requested.set)
     return ok(data)

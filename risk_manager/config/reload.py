@@ -1,5 +1,4 @@
-"""Admin operations behind the authenticated routes: config show / reload / replace, unlock,
-flatten, forced daily reset and stop. Every operation leaves an audit record.
+"""Config show / reload / replace for the admin API. Every operation leaves an audit record.
 
 Hot reload applies only what can change atomically while running: profiles (rules), which
 profile each running account uses and `stale_quote_seconds`. Everything
@@ -14,21 +13,17 @@ import contextlib
 import os
 import shutil
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from loguru import logger
 
-from risk_manager.api.views import order_view, position_view
 from risk_manager.config.loader import ConfigError, decode, load_config, parse_config
 from risk_manager.config.models import AccountConfig, Config
 from risk_manager.config.toml_writer import to_toml
-from risk_manager.enforcement.lockouts import lockout_view
-from risk_manager.errors import RequestError
-from risk_manager.rules.registry import build_rules
-from risk_manager.runtime import Runtime
+from risk_manager.errors import InvalidRequest, OperationFailed
 
 # [daemon] settings read on every use, so they take effect without a restart.
 # allow_admin_unlock is deliberately not one of them: switching it on and unlocking in the
@@ -37,10 +32,34 @@ LIVE_DAEMON_FIELDS = ("stale_quote_seconds",)
 LIVE_DAEMON_KEYS = frozenset(f"daemon.{name}" for name in LIVE_DAEMON_FIELDS)
 
 
-def config_rejected(error: ConfigError) -> RequestError:
-    """A 422 listing every problem as "key: reason"."""
+def config_rejected(error: ConfigError) -> InvalidRequest:
+    """The refusal listing every problem as "key: reason"."""
     message = "configuration refused, nothing changed: " + "; ".join(error.problems)
-    return RequestError(422, "invalid_config", message, error.problems)
+    return InvalidRequest("invalid_config", message, error.problems)
+
+
+def _unreadable(error: OSError) -> OperationFailed:
+    return OperationFailed("config_unreadable", f"cannot read the config file: {error.strerror}")
+
+
+class RunningDaemon(Protocol):
+    """What reloading needs from the running daemon (the admin actions provide it)."""
+
+    @property
+    def config(self) -> Config:
+        """The effective config the daemon runs with."""
+
+    def rule_problems(self, config: Config) -> list[str]:
+        """Why the rules of `config` cannot be built, per account ([] when they can)."""
+
+    def adopt(self, config: Config) -> None:
+        """Run with `config` from now on; on an exception the previous one stays."""
+
+    def live_accounts(self) -> Collection[str]:
+        """Accounts the daemon is connected to now."""
+
+    def audit_all(self, what: str, details: Mapping[str, object]) -> None:
+        """One audit record per running account."""
 
 
 def diff_keys(old: Any, new: Any, prefix: str = "") -> list[str]:
@@ -75,17 +94,18 @@ class Plan:
     restart_required: list[str]
 
 
-class AdminOps:
-    """The service object the admin router calls; holds the file's last applied config."""
+class ConfigReloader:
+    """The config service the admin router calls; holds the file's last applied config."""
 
-    def __init__(self, runtime: Runtime) -> None:
-        self.runtime = runtime
+    def __init__(self, path: Path, daemon: RunningDaemon) -> None:
+        self.path = path
+        self.daemon = daemon
         # The config as the file had it at start (before command-line overrides such as
         # --port): restart-only keys are compared with this to say what still needs a restart.
         try:
-            self._boot = load_config(runtime.config_path)
+            self._boot = load_config(path)
         except ConfigError:
-            self._boot = runtime.config
+            self._boot = daemon.config
         self._file = self._boot
 
     # -- config ---------------------------------------------------------------------------
@@ -93,33 +113,29 @@ class AdminOps:
     def show_config(self) -> dict[str, Any]:
         """The config file's text and the effective (running) config."""
         try:
-            text = self.runtime.config_path.read_text(encoding="utf-8")
+            text = self.path.read_text(encoding="utf-8")
         except OSError as error:
-            raise RequestError(
-                500, "config_unreadable", f"cannot read the config file: {error.strerror}"
-            ) from None
+            raise _unreadable(error) from None
         # A read changes nothing the trader needs to see: the system log records it, the
         # per-account enforcement log (the trader's record of what was done) stays clean.
         logger.info("Admin read the configuration")
         return {
             "text": text,
-            "effective": _as_json(self.runtime.config),
+            "effective": _as_json(self.daemon.config),
             "restart_required": self._pending_restart(self._file),
         }
 
     def reload(self) -> dict[str, Any]:
         """Re-read the config file and apply it; on any problem keep the running config."""
-        path = self.runtime.config_path
+        path = self.path
         try:
             text = path.read_text(encoding="utf-8")
             plan = self._plan(parse_config(decode(text, path.name), path.name))
         except OSError as error:
-            self._audit_all("config reload refused", {"problems": [error.strerror]})
-            raise RequestError(
-                500, "config_unreadable", f"cannot read the config file: {error.strerror}"
-            ) from None
+            self.daemon.audit_all("config reload refused", {"problems": [error.strerror]})
+            raise _unreadable(error) from None
         except ConfigError as error:
-            self._audit_all("config reload refused", {"problems": error.problems})
+            self.daemon.audit_all("config reload refused", {"problems": error.problems})
             raise config_rejected(error) from None
         self._apply(plan)
         return self._report("config reload", plan)
@@ -138,7 +154,7 @@ class AdminOps:
                 text = body
             plan = self._plan(parse_config(document, source))
         except ConfigError as error:
-            self._audit_all("config replace refused", {"problems": error.problems})
+            self.daemon.audit_all("config replace refused", {"problems": error.problems})
             raise config_rejected(error) from None
         previous = self._write_atomic(text)
         try:
@@ -150,14 +166,8 @@ class AdminOps:
 
     def _plan(self, new: Config) -> Plan:
         """Validate `new` against the running daemon and work out what it changes."""
-        running = self.runtime.config
-        effective = self._effective(new, running)
-        problems = []
-        for account_id in effective.accounts:
-            try:
-                build_rules(effective.profile_for(account_id))
-            except (ValueError, TypeError) as error:
-                problems.append(f"accounts.{account_id}: rules cannot be built: {error}")
+        effective = self._effective(new, self.daemon.config)
+        problems = self.daemon.rule_problems(effective)
         if problems:
             raise ConfigError("request body", problems)
         changed = diff_keys(_as_json(self._file), _as_json(new))
@@ -190,7 +200,7 @@ class AdminOps:
         if parts[0] == "profiles":
             return True
         if parts[0] == "accounts" and len(parts) == 3 and parts[2] == "profile":
-            return parts[1] in self.runtime.pipeline.accounts
+            return parts[1] in self.daemon.live_accounts()
         return key in LIVE_DAEMON_KEYS
 
     def _pending_restart(self, new: Config) -> list[str]:
@@ -198,15 +208,7 @@ class AdminOps:
         return [k for k in diff_keys(_as_json(self._boot), _as_json(new)) if not self._is_live(k)]
 
     def _apply(self, plan: Plan) -> None:
-        runtime = self.runtime
-        previous = runtime.config
-        # Both swaps happen between two awaits, so no event sees half of them.
-        try:
-            runtime.engine.configure(plan.effective)
-        except Exception:
-            runtime.engine.configure(previous)  # the old rules back before reporting the error
-            raise
-        runtime.config = plan.effective
+        self.daemon.adopt(plan.effective)
         self._file = plan.file_config
 
     def _report(self, what: str, plan: Plan) -> dict[str, Any]:
@@ -215,7 +217,7 @@ class AdminOps:
             "applied": plan.applied,
             "restart_required": plan.restart_required,
         }
-        self._audit_all(what, details)
+        self.daemon.audit_all(what, details)
         logger.info(
             "Admin {}: {} key(s) changed, {} applied, restart required for {}",
             what,
@@ -227,7 +229,7 @@ class AdminOps:
 
     def _write_atomic(self, text: str) -> str | None:
         """Replace the config file (temp file + rename); returns the previous text."""
-        path = self.runtime.config_path
+        path = self.path
         try:
             previous = path.read_text(encoding="utf-8")
         except OSError:
@@ -247,8 +249,7 @@ class AdminOps:
             if tmp is not None:
                 with contextlib.suppress(OSError):
                     tmp.unlink(missing_ok=True)
-            raise RequestError(
-                500,
+            raise OperationFailed(
                 "config_write_failed",
                 f"cannot write the config file: {error.strerror}; nothing changed",
             ) from None
@@ -256,97 +257,5 @@ class AdminOps:
 
     def _restore(self, previous: str | None) -> None:
         if previous is not None:
-            with contextlib.suppress(RequestError):
+            with contextlib.suppress(OperationFailed):
                 self._write_atomic(previous)
-
-    # -- accounts -------------------------------------------------------------------------
-
-    def unlock(self, account_id: str, lockout_id: int | None) -> dict[str, Any]:
-        """End one lockout or all of the account's (if the config allows admin unlock)."""
-        runtime = self.runtime
-        now = runtime.clock.now()
-        if not runtime.config.daemon.allow_admin_unlock:
-            runtime.engine.audit(
-                account_id, "unlock refused", {"reason": "allow_admin_unlock = false"}, now
-            )
-            raise RequestError(
-                403, "admin_unlock_disabled", "the configuration sets allow_admin_unlock = false"
-            )
-        active = runtime.engine.lockouts.active(account_id)
-        if lockout_id is not None and all(lockout.id != lockout_id for lockout in active):
-            raise RequestError(
-                404, "lockout_not_found", f"no active lockout {lockout_id} on {account_id}"
-            )
-        ended = runtime.engine.admin_unlock(account_id, lockout_id)
-        now = runtime.clock.now()
-        return {
-            "account_id": account_id,
-            "ended": [lockout_view(lockout, now) for lockout in ended],
-            "still_active": [
-                lockout_view(x, now) for x in runtime.engine.lockouts.active(account_id)
-            ],
-        }
-
-    async def flatten(self, account_id: str) -> dict[str, Any]:
-        """Flatten and cancel everything, wait for the broker, return what is left."""
-        runtime = self.runtime
-        account = runtime.pipeline.accounts[account_id]
-        runtime.engine.admin_flatten(account)
-        await runtime.settle()
-        return {
-            "account_id": account_id,
-            "positions": [position_view(p) for p in account.positions.values()],
-            "orders": [order_view(o) for o in account.orders.values()],
-        }
-
-    async def reset_day(self) -> dict[str, Any]:
-        """Force the daily reset for every account now (day-bound lockouts end)."""
-        runtime = self.runtime
-        now = runtime.clock.now()
-        accounts = list(runtime.pipeline.accounts.values())
-        if not runtime.config.daemon.allow_admin_unlock:
-            # A forced reset ends daily lockouts, so it is an unlock by another name.
-            for account in accounts:
-                runtime.engine.audit(account.account_id, "reset-day refused",
-                                     {"reason": "allow_admin_unlock = false"}, now)  # fmt: skip
-            raise RequestError(
-                403, "admin_unlock_disabled", "the configuration sets allow_admin_unlock = false"
-            )
-        before = {
-            a.account_id: {x.id for x in runtime.engine.lockouts.active(a.account_id)}
-            for a in accounts
-        }
-        runtime.pipeline.reset_day(accounts, now)
-        ended = {
-            account_id: sorted(ids - {x.id for x in runtime.engine.lockouts.active(account_id)})
-            for account_id, ids in before.items()
-        }
-        with runtime.store.transaction():
-            for account in accounts:
-                runtime.engine.audit(
-                    account.account_id,
-                    "reset-day",
-                    {"lockouts_ended": ended[account.account_id]},
-                    now,
-                )
-        await runtime.settle()
-        return {
-            "trading_day": str(runtime.pipeline.calendar.day_of(now)),
-            "accounts": [account.account_id for account in accounts],
-            "lockouts_ended": ended,
-        }
-
-    def stop(self) -> dict[str, Any]:
-        """Audit a stop request; the caller sets runtime.stop_requested after replying."""
-        self._audit_all("stop", {})
-        logger.warning("Admin requested the daemon to stop")
-        return {"stopping": True}
-
-    def _audit_all(self, what: str, details: Mapping[str, object]) -> None:
-        """One audit record per running account (the enforcement log is per account)."""
-        runtime = self.runtime
-        now = runtime.clock.now()
-        with runtime.store.transaction():
-            for account_id in runtime.pipeline.accounts:
-                runtime.engine.audit(account_id, what, details, now, announce=False)
-        runtime.bus.publish("admin", {"account_id": None, "action": what, "details": dict(details)})
