@@ -66,41 +66,37 @@ class TrailingDailyLossRule(Rule):
         if not isinstance(event, FillTrigger | QuoteTrigger | AccountUpdate | DayEndTrigger):
             return []
         account, state = ctx.account, ctx.rule_state
+        value = account_value(account)
+        mark = value if self.params.trail_from == "unrealized" else realized_value(account)
         day = str(account.day.trading_day)
         if state.get("day") != day:
             # A new day (or a first look): the peak starts at the day's opening value.
             opening = cents(account.equity - account.day.realized_net - account.unrealized)
-            state.update(day=day, peak=str(max(opening, self._mark(account))), restart=False)
+            state.update(day=day, peak=str(max(opening, mark)), restart=False)
             ctx.state_changed = True
         if ctx.take_release():  # an admin ended the lockout: the peak starts over from here
-            state.update(peak=str(self._mark(account)), restart=False)
+            state.update(peak=str(mark), restart=False)
         if state["restart"]:
             if account.positions:
                 return []  # the liquidation is still going on
-            state.update(peak=str(realized_value(account)), restart=False)
+            state.update(peak=str(mark), restart=False)  # flat: mark = the balance
             ctx.state_changed = True
-        if self._mark(account) > Decimal(state["peak"]):
-            state["peak"] = str(self._mark(account))
+        peak = Decimal(state["peak"])
+        if mark > peak:
+            peak = mark
+            state["peak"] = str(mark)
             ctx.state_changed = True
-        gauge = self._gauge(account, state)
-        if not gauge.breached:
+        if not self._gauge(value, peak).breached:
             return []
-        return [self._violation(ctx, account_value(account), Decimal(state["peak"]))]
+        return [self._violation(ctx, value, peak)]
 
     def loss_gauges(self, ctx: RuleContext) -> list[LossGauge]:
         if "peak" not in ctx.rule_state:
             return []
-        return [self._gauge(ctx.account, ctx.rule_state)]
+        return [self._gauge(account_value(ctx.account), Decimal(ctx.rule_state["peak"]))]
 
-    def _mark(self, account: AccountState) -> Decimal:
-        """What moves the peak."""
-        if self.params.trail_from == "unrealized":
-            return account_value(account)
-        return realized_value(account)
-
-    def _gauge(self, account: AccountState, state: dict[str, Any]) -> LossGauge:
-        used = Decimal(state["peak"]) - account_value(account)
-        return LossGauge("trailing daily loss", max(ZERO, used), self.params.limit)
+    def _gauge(self, value: Decimal, peak: Decimal) -> LossGauge:
+        return LossGauge("trailing daily loss", max(ZERO, peak - value), self.params.limit)
 
     def _violation(self, ctx: RuleContext, value: Decimal, peak: Decimal) -> Violation:
         threshold = peak - self.params.limit

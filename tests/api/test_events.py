@@ -10,7 +10,7 @@ from typing import Any
 
 import httpx
 
-from tests.api.conftest import lose_past_daily_limit
+from tests.api.conftest import ADMIN, StartAdmin, call, login, lose_past_daily_limit
 from tests.daemon_process import DaemonProcess
 
 TIMEOUT = httpx.Timeout(10.0, read=10.0)
@@ -76,6 +76,31 @@ def test_hello_lists_active_lockouts_and_stream_carries_lockout_events(
     assert lockout["account_id"] == "SIM-1"
     assert lockout["id"] in [x["id"] for x in hello["accounts"][0]["lockouts"]]
     assert hello["accounts"][0]["lockout"] is True
+    assert hello["accounts"][0]["trading_state"] == "halted"  # a daily loss keeps it flat
+
+
+def test_every_lockout_end_is_streamed_whatever_ended_it(start_admin: StartAdmin) -> None:
+    daemon = start_admin('auth_loss_guard = {}\nsymbol_blocks.symbols = ["ES"]')
+    with (
+        httpx.Client(base_url=daemon.url, timeout=TIMEOUT) as client,
+        client.stream("GET", "/api/v1/events") as response,
+    ):
+        stream = messages(response.iter_lines())
+        until(stream, "hello")
+        daemon.post("/api/v1/sim/accounts/SIM-1/can-trade", {"can_trade": False})
+        guard = until(stream, "lockout")
+        daemon.post("/api/v1/sim/accounts/SIM-1/can-trade", {"can_trade": True})
+        restored = until(stream, "lockout_ended")
+        daemon.order("buy", 1, symbol="ES")
+        block = until(stream, "lockout")
+        path = daemon.home / "config" / "risk_manager.toml"
+        path.write_text(path.read_text().replace('symbols = ["ES"]', 'symbols = ["CL"]'))
+        assert call(daemon, "POST", f"{ADMIN}/config/reload", login(daemon)).status_code == 200
+        unblocked = until(stream, "lockout_ended")
+
+    assert (restored["id"], restored["end_reason"]) == (guard["id"], "canTrade restored")
+    assert (unblocked["id"], unblocked["end_reason"]) == (block["id"], "config change")
+    assert unblocked["ended_at"] is not None
 
 
 def test_open_stream_ends_when_the_daemon_stops_without_delaying_it(

@@ -37,6 +37,8 @@ def test_unknown_contract_halts_only_that_account_and_survives_a_restart(start_d
     status = _status(daemon)
     assert status["SIM-1"]["trading_state"] == "halted"
     assert status["SIM-2"]["trading_state"] == "active"
+    listed = {a["account_id"]: a["trading_state"] for a in daemon.get("/api/v1/accounts")}
+    assert listed == {"SIM-1": "halted", "SIM-2": "active"}
     log = (daemon.home / "logs" / "enforcement.log").read_text()
     assert any("CRITICAL" in line and "unknown contract ZZZ9" in line for line in log.splitlines())
 
