@@ -77,6 +77,11 @@ def zone(name: str | None) -> ZoneInfo:
         return ZoneInfo(DEFAULT_ZONE)
 
 
+def trading_zone(client: Any) -> ZoneInfo:
+    """The daemon's trading-day zone, from /status (a cli.client.Client)."""
+    return zone(client.get("/status").get("timezone"))
+
+
 def zone_label(moment: datetime) -> str:
     """The zone abbreviation; US daylight/standard pairs collapse (CST, CDT → CT)."""
     abbreviation = moment.tzname() or "UTC"

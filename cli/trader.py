@@ -13,7 +13,7 @@ from rich.live import Live
 from rich.syntax import Syntax
 from rich.text import Text
 
-from cli import display, trader_doctor, trader_lock, watch
+from cli import display, trader_doctor, trader_lock, trader_sessions, watch
 from cli.client import Client, HomeOption, UrlOption
 from cli.exit_codes import EXIT_CODES_HELP
 from cli.output import JsonOption, console, emit_json, emit_text, run, table
@@ -45,11 +45,6 @@ def account_ids(client: Client, account: str | None) -> list[str]:
     if account:
         return [account]
     return [row["account_id"] for row in client.get("/accounts")]
-
-
-def trading_zone(client: Client) -> ZoneInfo:
-    """The daemon's trading-day zone (times are shown in it, labelled)."""
-    return display.zone(client.get("/status").get("timezone"))
 
 
 def lockout_rows(
@@ -228,7 +223,7 @@ def lockouts(
         if as_json:
             emit_json(data[0] if account else data)
             return
-        tz = trading_zone(client)
+        tz = display.trading_zone(client)
         if not watch_:
             console.print(_lockouts_view(data, tz, 0.0))
             return
@@ -275,7 +270,7 @@ def log_(
     with Client(url, home=home) as client:
         path = f"/accounts/{account}/enforcement" if account else "/enforcement"
         data = client.get(path, limit=limit, before=before)
-        tz = trading_zone(client) if not as_json else None
+        tz = display.trading_zone(client) if not as_json else None
     if as_json or tz is None:
         emit_json(data)
         return
@@ -342,67 +337,9 @@ def rules(url: UrlOption = None, home: HomeOption = None, as_json: JsonOption = 
             emit_text(text)
 
 
-def _clock(action: str, url: str | None, home: Any, as_json: bool) -> None:
-    with Client(url, home=home) as client:
-        data = client.post(f"/trader/{action}")
-        tz = trading_zone(client)
-    if as_json:
-        emit_json(data)
-        return
-    started = display.clock_time(data.get("started_at"), tz)
-    week = f"This week ({data.get('week')}): {data.get('week_total')} clocked."
-    if action == "clock-in":
-        text = f"Clocked in at {started} (session {data.get('session_id')}). {week}"
-    else:
-        ended = display.clock_time(data.get("ended_at"), tz)
-        text = (
-            f"Clocked out at {ended} after {data.get('duration')} "
-            f"(session {data.get('session_id')}, since {started}). {week}"
-        )
-    console.print(f"[green]✓[/] {text}", highlight=False)
-
-
-@app.command("clock-in", epilog=EXIT_CODES_HELP)
-def clock_in(url: UrlOption = None, home: HomeOption = None, as_json: JsonOption = False) -> None:
-    """Start a trading session (recorded by the daemon)."""
-    _clock("clock-in", url, home, as_json)
-
-
-@app.command("clock-out", epilog=EXIT_CODES_HELP)
-def clock_out(url: UrlOption = None, home: HomeOption = None, as_json: JsonOption = False) -> None:
-    """End the current trading session."""
-    _clock("clock-out", url, home, as_json)
-
-
-@app.command("sessions", epilog=EXIT_CODES_HELP)
-def sessions(url: UrlOption = None, home: HomeOption = None, as_json: JsonOption = False) -> None:
-    """This week's clock-in sessions, the open one and the week's total."""
-    with Client(url, home=home) as client:
-        data = client.get("/trader/sessions")
-        tz = trading_zone(client)
-    if as_json:
-        emit_json(data)
-        return
-    rows = [
-        [
-            s.get("session_id"),
-            display.stamp(s.get("started_at"), tz),
-            "open" if s.get("open") else display.stamp(s.get("ended_at"), tz),
-            s.get("duration"),
-        ]
-        for s in data.get("sessions", [])
-    ]
-    if rows:
-        console.print(table("Sessions this week", ("Session", "Started", "Ended", "Length"), rows))
-    current = data.get("current")
-    since = "" if not current else display.clock_time(current.get("started_at"), tz)
-    state = f"clocked in since {since}" if current else "not clocked in"
-    console.print(
-        f"Week {data.get('week')}: {data.get('week_total')} clocked; now {state}.",
-        highlight=False,
-    )
-
-
+app.command("clock-in", epilog=EXIT_CODES_HELP)(trader_sessions.clock_in)
+app.command("clock-out", epilog=EXIT_CODES_HELP)(trader_sessions.clock_out)
+app.command("sessions", epilog=EXIT_CODES_HELP)(trader_sessions.sessions)
 app.command("watch", epilog=EXIT_CODES_HELP)(watch.watch)
 app.command("doctor", epilog=EXIT_CODES_HELP)(trader_doctor.doctor)
 app.command("lock", epilog=EXIT_CODES_HELP)(trader_lock.lock)

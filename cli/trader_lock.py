@@ -12,6 +12,7 @@ from typing import Annotated, Any
 
 import typer
 
+from cli import display
 from cli.client import Client, HomeOption, UrlOption
 from cli.exit_codes import CliError, ExitCode
 from cli.output import JsonOption, console, emit_json
@@ -92,15 +93,18 @@ def lock(
         body["rest_of_day"] = True
     with Client(url, home=home) as client:
         data = client.post("/trader/lock", body)
-    if as_json:
+        tz = display.trading_zone(client) if not as_json else None
+    if as_json or tz is None:
         emit_json(data)
         return
     for item in data["locks"]:
-        ends = item["lockout"]["until"]
-        local = datetime.fromisoformat(ends).astimezone().strftime("%a %d %b %H:%M")
-        if item["applied"]:
-            console.print(f"[yellow]{item['account_id']}[/]: locked until {local}")
-        else:
-            console.print(
-                f"[yellow]{item['account_id']}[/]: already locked until {local} (unchanged)"
-            )
+        # The end in the trading-day zone, labelled, with the time left (as `lockouts` shows it).
+        lockout = item["lockout"]
+        ends = display.lockout_end(lockout, tz)
+        left = display.lockout_time_left(lockout)
+        unchanged = "" if item["applied"] else "already locked, unchanged: "
+        console.print(
+            f"[yellow]{item['account_id']}[/]: {unchanged}locked {ends}"
+            + (f" ({left} left)" if left else ""),
+            highlight=False,
+        )
