@@ -2,13 +2,23 @@
 
 from __future__ import annotations
 
+import asyncio
 from decimal import Decimal
 from pathlib import Path
 
 import pytest
+from loguru import logger
 
 from risk_manager.brokers.base import OutcomeUnknown
-from risk_manager.domain.events import AccountUpdate, Fill, OrderType, OrderUpdate, Side
+from risk_manager.domain.events import (
+    AccountUpdate,
+    ConnectionChange,
+    Fill,
+    OrderType,
+    OrderUpdate,
+    Quote,
+    Side,
+)
 from tests.projectx.conftest import ACCOUNT_ID, ES, MNQ, Session, in_thread, run_session
 from tests.projectx.fake_gateway.exchange import ASK, STOP
 from tests.projectx.fake_gateway.server import FakeGateway
@@ -152,5 +162,92 @@ def test_refused_close_is_a_clean_refusal(gateway: FakeGateway, tmp_path: Path) 
         result = await session.broker.close_position("PX-1", "MNQZ25")
         assert not result.ok
         assert "errorCode 2" in (result.error or "")
+
+    run_session(gateway, tmp_path, scenario)
+
+
+def _links(session: Session) -> list[bool]:
+    return [e.connected for e in session.events if isinstance(e, ConnectionChange)]
+
+
+def test_dropped_socket_reconnects_resubscribes_and_announces_both_edges(
+    gateway: FakeGateway, tmp_path: Path
+) -> None:
+    async def scenario(session: Session) -> None:
+        assert _links(session) == [True]
+        assert await in_thread(gateway.drop, "user") == 1
+        await session.wait_for(lambda e: _links(session) == [True, False, True])
+        await in_thread(gateway.buy, ACCOUNT_ID, MNQ, 1)  # only a renewed subscription sees it
+        await session.wait_for(lambda e: isinstance(e, Fill))
+
+    run_session(gateway, tmp_path, scenario)
+    assert len(gateway.requests("Auth/loginKey")) == 1  # the valid token was reused
+
+
+def test_gateway_logout_is_alerted_and_the_session_comes_back(
+    gateway: FakeGateway, tmp_path: Path
+) -> None:
+    logged: list[str] = []
+    sink = logger.add(lambda message: logged.append(str(message)), level="CRITICAL")
+
+    async def scenario(session: Session) -> None:
+        await in_thread(gateway.logout)
+        await session.wait_for(lambda e: _links(session) == [True, False, True])
+        await in_thread(gateway.buy, ACCOUNT_ID, MNQ, 1)
+        await session.wait_for(lambda e: isinstance(e, Fill))
+
+    try:
+        run_session(gateway, tmp_path, scenario)
+    finally:
+        logger.remove(sink)
+    assert any("GatewayLogout" in line for line in logged)
+
+
+def test_malformed_pushes_are_logged_once_and_skipped(gateway: FakeGateway, tmp_path: Path) -> None:
+    logged: list[str] = []
+    sink = logger.add(lambda message: logged.append(str(message)), level="WARNING")
+    bad = {"type": 1, "target": "GatewayUserTrade", "arguments": [{"action": 1, "data": {
+        "id": 5, "accountId": ACCOUNT_ID, "contractId": MNQ, "side": 9, "size": 1}}]}  # fmt: skip
+    odd = {"type": 1, "target": "GatewayUserSomethingNew", "arguments": [{}]}
+
+    async def scenario(session: Session) -> None:
+        for _ in range(3):
+            await in_thread(gateway.push, "user", [bad, odd, bad])
+        await in_thread(gateway.buy, ACCOUNT_ID, MNQ, 2)
+        fill = await session.wait_for(lambda e: isinstance(e, Fill))
+        assert fill.quantity == 2
+
+    try:
+        run_session(gateway, tmp_path, scenario)
+    finally:
+        logger.remove(sink)
+    assert sum("malformed GatewayUserTrade" in line for line in logged) == 1
+    assert not [e for e in logged if "Traceback" in e]
+
+
+def test_stalled_feed_is_noticed_over_rest_and_reconnected(
+    gateway: FakeGateway, tmp_path: Path
+) -> None:
+    async def scenario(session: Session) -> None:
+        await in_thread(gateway.stall, "user")
+        await in_thread(gateway.buy, ACCOUNT_ID, MNQ, 1)  # its pushes are lost
+        change = await session.wait_for(
+            lambda e: isinstance(e, ConnectionChange) and not e.connected, within=15
+        )
+        assert "stalled" in change.reason
+        await session.wait_for(lambda e: _links(session) == [True, False, True], within=15)
+        assert not [e for e in session.events if isinstance(e, Fill)]  # REST is the remedy
+
+    run_session(gateway, tmp_path, scenario, stall_seconds=1.0)
+
+
+def test_quotes_follow_held_contracts(gateway: FakeGateway, tmp_path: Path) -> None:
+    async def scenario(session: Session) -> None:
+        await in_thread(gateway.buy, ACCOUNT_ID, ES, 1)
+        await session.wait_for(lambda e: isinstance(e, Fill))
+        await asyncio.sleep(0.3)  # the quote subscription follows the fill
+        await in_thread(gateway.set_price, ES, "6001.25")
+        quote = await session.wait_for(lambda e: isinstance(e, Quote) and e.last is not None)
+        assert (quote.symbol, quote.price) == ("ESZ25", Decimal("6001.25"))
 
     run_session(gateway, tmp_path, scenario)

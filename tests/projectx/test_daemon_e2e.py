@@ -146,3 +146,31 @@ def test_expired_token_mid_session_is_renewed_and_enforcement_goes_through(
     wait(lambda: "daily_realized_loss" in lockout_rules(daemon), what="the lockout")
     assert len(gateway.requests("Auth/loginKey")) > logins
     assert "test-api-key" not in daemon.output()  # the key is never logged
+
+
+TWO_ACCOUNTS = """
+[accounts.PX-2]
+name = "PRAC-V2-4012"
+profile = "test"
+"""
+
+
+def test_an_unpriceable_contract_halts_only_its_account(
+    start_daemon: Callable[..., DaemonProcess], gateway: FakeGateway, tmp_path: Path
+) -> None:
+    home = write_home(tmp_path / "home", gateway, LOSS_RULE)
+    config = home / "config" / "risk_manager.toml"
+    config.write_text(config.read_text() + TWO_ACCOUNTS)
+    daemon = start_daemon(home=home)
+    wait(lambda: gateway.subscribers("user") == 1, what="the user hub subscription")
+    exotic = "CON.F.US.ZZX.Z25"  # not in the built-in table; the Gateway will not describe it
+    gateway.fail("Contract/searchById", "false", times=1000, code=1)
+    gateway.set_price(exotic, "100")
+    gateway.buy(ACCOUNT_ID, exotic, 1)
+
+    states = lambda: {a: daemon.get(f"/api/v1/accounts/{a}/lockouts")["trading_state"]  # noqa: E731
+                      for a in ("PX-1", "PX-2")}  # fmt: skip
+    wait(lambda: states()["PX-1"] == "halted", what="the halt")
+    assert states()["PX-2"] == "active"
+    assert daemon.proc is not None
+    assert daemon.proc.poll() is None  # the daemon stays up

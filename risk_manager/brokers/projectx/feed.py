@@ -4,7 +4,8 @@ The Gateway neither replays missed pushes nor keeps subscriptions, so after ever
 (re)connection the hubs subscribe again and the user hub announces `ConnectionChange(True)`:
 the daemon then reconciles over REST, feeding only what it had not applied. A feed that goes
 quiet while the socket stays open is caught by comparing REST positions with what the pushes
-said, and is treated like a dropped link.
+said, and is treated like a dropped link. (Quotes going quiet is the daemon's stale-quote
+alert, not a reason to reconnect: a quiet market sends none.)
 """
 
 from __future__ import annotations
@@ -53,7 +54,6 @@ class Feed:
         self.quote_contracts: set[str] = set(options.quote_contracts)
         self._last_user_push = time.monotonic()
         self._last_probe = time.monotonic()
-        self._last_quote = time.monotonic()
         self._tasks: list[asyncio.Task[None]] = []
         common: dict[str, Any] = {
             "negotiate": options.negotiate,
@@ -130,7 +130,6 @@ class Feed:
         self.emit(ConnectionChange(self._clock.now(), False, f"ProjectX user hub: {reason}"))
 
     async def _market_open(self) -> None:
-        self._last_quote = time.monotonic()
         for contract_id in sorted(self.quote_contracts):
             await self.market.invoke("SubscribeContractQuotes", contract_id)
 
@@ -249,7 +248,6 @@ class Feed:
         self.market.drop("GatewayLogout")
 
     async def _on_quote(self, arguments: list[Any]) -> None:
-        self._last_quote = time.monotonic()
         quote = mapping.quote_from(arguments[0], arguments[1], self._clock.now())
         if quote is not None:
             self.emit(quote)
@@ -260,14 +258,10 @@ class Feed:
         while True:
             await asyncio.sleep(STALL_CHECK_SECONDS)
             now, limit = time.monotonic(), self._options.stall_seconds
-            if self.user.connected.is_set() and min(now - self._last_user_push,
-                                                    now - self._last_probe) > limit:  # fmt: skip
+            quiet = min(now - self._last_user_push, now - self._last_probe)
+            if self.user.connected.is_set() and quiet > limit:
                 self._last_probe = now
                 await self._probe()
-            holding = any(any(sizes.values()) for sizes in self.positions.values())
-            if holding and self.market.connected.is_set() and now - self._last_quote > limit:
-                self._last_quote = now
-                self.market.drop(f"no quote for {limit:.0f} s while holding a position")
 
     async def _probe(self) -> None:
         """Quiet user feed: do REST positions match the snapshot plus the pushed fills?"""
@@ -281,8 +275,7 @@ class Feed:
             if sizes != ours:
                 logger.warning("ProjectX user feed stalled: the Gateway reports positions the "
                                "feed did not push; reconnecting and reconciling")  # fmt: skip
-                self.emit(ConnectionChange(self._clock.now(), False, "ProjectX user feed stalled"))
-                self.user.drop("user feed stalled")
+                self.user.drop("feed stalled")  # its close reports the link down
                 return
 
 

@@ -98,6 +98,7 @@ class HubConnection:
         self._refused_token: str | None = None
         self._token_used: str | None = None
         self._unknown_targets: set[str] = set()
+        self._drop_reason: str | None = None
 
     def on(self, target: str, handler: Handler) -> None:
         self.handlers[target] = handler
@@ -145,6 +146,7 @@ class HubConnection:
         ws = self._ws
         if ws is not None:
             logger.warning("{} hub: dropping the connection: {}", self.name, reason)
+            self._drop_reason = reason
             asyncio.get_running_loop().create_task(ws.close(code=1000, reason=reason[:100]))
 
     async def stop(self) -> None:
@@ -192,8 +194,9 @@ class HubConnection:
                     future.set_exception(HubError(f"{self.name} hub connection lost"))
             with contextlib.suppress(Exception):
                 await ws.close()
+            reason, self._drop_reason = self._drop_reason or "connection lost", None
             if opened and not self._stopping:
-                await self._on_close("connection lost")
+                await self._on_close(reason)
         return opened
 
     async def _negotiated_id(self, token: str) -> str:
