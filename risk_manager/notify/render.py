@@ -11,8 +11,10 @@ from risk_manager.notify.text import escape_markdown_v2
 
 DISCORD_COLOURS = {"info": 0x3498DB, "warning": 0xF39C12, "critical": 0xE74C3C}
 _TELEGRAM_MARKS = {"info": "ℹ️", "warning": "⚠️", "critical": "🚨"}
-# Discord: embed title ≤ 256, description ≤ 4096; Telegram: message ≤ 4096 characters.
-_DISCORD_TITLE, _DISCORD_TEXT, _TELEGRAM_TEXT = 256, 4000, 3900
+# Discord: embed title ≤ 256, description ≤ 4096. Telegram: message ≤ 4096 characters after
+# escaping, which at worst doubles the text, so title and body are clipped before it.
+_DISCORD_TITLE, _DISCORD_TEXT = 256, 4000
+_TELEGRAM_TITLE, _TELEGRAM_TEXT = 120, 1800
 SIGNATURE_HEADER = "X-Risk-Manager-Signature"
 TIMESTAMP_HEADER = "X-Risk-Manager-Timestamp"
 
@@ -36,11 +38,9 @@ def discord_payload(notice: Notice) -> dict[str, Any]:
 
 def telegram_payload(notice: Notice, chat_id: str) -> dict[str, Any]:
     """sendMessage body: bold title, escaped lines."""
-    body = "\n".join(notice.lines)
-    text = (
-        f"{_TELEGRAM_MARKS[notice.severity]} *{escape_markdown_v2(notice.title)}*\n"
-        f"{escape_markdown_v2(_clip(body, _TELEGRAM_TEXT))}"
-    )
+    title = escape_markdown_v2(_clip(notice.title, _TELEGRAM_TITLE))
+    body = escape_markdown_v2(_clip("\n".join(notice.lines), _TELEGRAM_TEXT))
+    text = f"{_TELEGRAM_MARKS[notice.severity]} *{title}*\n{body}"
     return {
         "chat_id": chat_id,
         "text": text,

@@ -120,3 +120,11 @@ def test_discord_is_coloured_by_severity_and_telegram_escapes_the_title() -> Non
     assert discord_payload(notice)["embeds"][0]["color"] == 0xF39C12
     text = telegram_payload(notice, "42")["text"]
     assert "Locked out \\(account\\) until 11:00 CDT — ACC\\-1 \\(Alice\\)" in text
+
+
+@given(st.text(alphabet=SPECIAL + "ab \n", min_size=1, max_size=6000))
+def test_telegram_text_stays_within_4096_characters_after_escaping(body: str) -> None:
+    notice = composer().compose("disk_full", {"severity": "critical", "message": body,
+                                              "account_id": None})  # fmt: skip
+    assert notice is not None
+    assert len(telegram_payload(notice, "1")["text"]) <= 4096
