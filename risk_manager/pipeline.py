@@ -13,7 +13,7 @@ from typing import Protocol
 
 from loguru import logger
 
-from risk_manager.brokers.base import BrokerPosition
+from risk_manager.brokers.base import BrokerPosition, BrokerSnapshot
 from risk_manager.bus import EventBus
 from risk_manager.domain.contracts import ContractSpec, UnknownContractError
 from risk_manager.domain.events import (
@@ -265,6 +265,45 @@ class Pipeline:
                 self.hooks.on_committed(change, account, None)
             self.hooks.after_commit()
 
+    def apply_snapshot(
+        self, account: AccountState, snapshot: BrokerSnapshot, now: datetime
+    ) -> dict[str, int]:
+        """Apply the broker's fills we missed, then adopt its positions and orders.
+
+        Fills go through `handle`, so ones already applied are skipped by event id; any
+        remaining difference (e.g. fills from an earlier day) is resolved in the broker's favour.
+        """
+        account_id = account.account_id
+        before = self.applied
+        for fill in snapshot.fills:
+            self.handle(fill)
+        missed = self.applied - before
+        info = snapshot.info
+        if (info.balance, info.can_trade) != (account.balance, account.can_trade):
+            # Through handle, so canTrade changes missed meanwhile start or end lockouts.
+            self.handle(
+                AccountUpdate(f"reconcile:{account_id}:{now.isoformat()}", account_id, now,
+                              info.balance, info.can_trade)
+            )  # fmt: skip
+        theirs = {position.symbol: position for position in snapshot.positions}
+        corrected = 0
+        with self.store.transaction():
+            account.connected = True
+            for symbol in set(theirs) | set(account.positions):
+                if not _same(theirs.get(symbol), account.positions.get(symbol)):
+                    corrected += 1
+                    self.adopt_position(account, symbol, theirs.get(symbol), now)
+            account.orders = {order.order_id: order for order in snapshot.orders}
+            self.store.replace_orders(account_id, snapshot.orders)
+        if missed or corrected:
+            logger.bind(account=account_id).warning(
+                "Reconciled with broker: {} missed fill(s) applied, {} position(s) corrected",
+                missed, corrected,
+            )  # fmt: skip
+        if self.hooks:
+            self.hooks.on_reconciled(account)
+        return {"missed_fills": missed, "corrected_positions": corrected}
+
     def adopt_position(
         self, account: AccountState, symbol: str, theirs: BrokerPosition | None, now: datetime
     ) -> None:
@@ -315,3 +354,9 @@ def _fill_message(fill: Fill, effect: FillEffect | None) -> dict[str, object]:
         "realized": None if effect is None else str(effect.realized),
         "ts": fill.ts.isoformat(),
     }
+
+
+def _same(theirs: BrokerPosition | None, ours: Position | None) -> bool:
+    if theirs is None or ours is None:
+        return False
+    return theirs.size == ours.size and theirs.avg_price == ours.avg_price

@@ -93,6 +93,16 @@ class BrokerResult:
         return data
 
 
+@dataclass(frozen=True, slots=True)
+class BrokerSnapshot:
+    """One account as the broker reports it, for reconciling (taken by `reconcile`)."""
+
+    info: AccountInfo
+    fills: list[Fill]  # since the start of the trading day, oldest first
+    positions: list[BrokerPosition]
+    orders: list[Order]
+
+
 class BrokerError(Exception):
     """Base of every broker failure; catch a subclass to react to it specifically."""
 
