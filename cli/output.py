@@ -70,14 +70,22 @@ def table(title: str | None, columns: Sequence[str], rows: Iterable[Sequence[Any
     """A table; numeric-looking columns (PnL, qty, price) are right-aligned."""
     grid = Table(title=title, title_justify="left", header_style="bold")
     for name in columns:
-        right = any(word in name.lower() for word in ("pnl", "qty", "price", "$", "left", "fees"))
-        # Narrow screens wrap (fold) a cell, never crop it with "…"; a header word stays whole.
-        grid.add_column(
-            name,
-            justify="right" if right else "left",
-            overflow="fold",
-            min_width=max(len(word) for word in name.split()) if name else None,
+        words = (
+            "pnl",
+            "qty",
+            "price",
+            "$",
+            "left",
+            "fees",
+            "realized",
+            "total",
+            "gross",
+            "balance",
         )
+        right = any(word in name.lower() for word in words)
+        # A narrow screen wraps (folds) a text cell onto more lines; numbers stay whole. Nothing
+        # is cut off with "…".
+        grid.add_column(name, justify="right" if right else "left", overflow="fold", no_wrap=right)
     for row in rows:
         grid.add_row(*(cell if isinstance(cell, Text) else _cell(cell) for cell in row))
     return grid

@@ -30,7 +30,7 @@ app = typer.Typer(
 AccountArg = Annotated[
     str | None,
     typer.Argument(
-        metavar="[ACCOUNT]", help="Account id (default: every account).", show_default=False
+        metavar="ACCOUNT", help="Account id (default: every account).", show_default=False
     ),
 ]
 LOCKOUT_COLUMNS = ("Account", "Id", "Rule", "Scope", "Effect", "Reason", "Ends", "Time left")
@@ -111,8 +111,7 @@ def status(url: UrlOption = None, home: HomeOption = None, as_json: JsonOption =
                 f"  {a['account_id']} {scope}: {lk.get('rule')} — {lk.get('reason')}; "
                 f"{display.lockout_end(lk, tz)}" + (f" ({left} left)" if left else "")
             )
-    columns = ("Account", "Name", "Trading", "Positions", "Realized PnL", "Unrealized PnL",
-               "Total PnL")  # fmt: skip
+    columns = ("Account", "Name", "Trading", "Positions", "Realized", "Unrealized", "Total")
     console.print(table(None, columns, rows))
     for line in notes:
         console.print(Text(line), highlight=False)
@@ -185,7 +184,6 @@ def pnl(
     rows = [
         [
             d["account_id"],
-            d.get("trading_day"),
             d.get("fills"),
             display.money(d.get("realized_gross")),
             display.fees(d.get("fees")),
@@ -195,9 +193,9 @@ def pnl(
         ]
         for d in data
     ]
-    columns = ("Account", "Day", "Fills", "Gross PnL", "Fees", "Realized PnL", "Unrealized PnL",
-               "Total PnL")  # fmt: skip
-    grid = table("PnL today", columns, rows)
+    columns = ("Account", "Fills", "Gross", "Fees", "Realized", "Unrealized", "Total")
+    days = sorted({str(d.get("trading_day")) for d in data})
+    grid = table(f"PnL of trading day {', '.join(days)}", columns, rows)
     grid.caption, grid.caption_justify = display.FEES_NOTE, "left"
     console.print(grid)
 
