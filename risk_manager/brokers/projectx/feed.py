@@ -17,12 +17,13 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from loguru import logger
+from websockets.exceptions import WebSocketException
 
 from risk_manager.brokers.base import BrokerError, EventSink
 from risk_manager.brokers.projectx import mapping
 from risk_manager.brokers.projectx.accounts import AccountMap
 from risk_manager.brokers.projectx.config import ProjectXOptions
-from risk_manager.brokers.projectx.signalr import HubConnection, TokenSource
+from risk_manager.brokers.projectx.signalr import HubConnection, HubError, TokenSource
 from risk_manager.clock import Clock
 from risk_manager.domain.events import AccountUpdate, ConnectionChange, Event, OrderUpdate
 
@@ -108,10 +109,12 @@ class Feed:
     # Connection lifecycle.
 
     async def _user_open(self) -> None:
-        await self.user.invoke("SubscribeAccounts")
-        for gateway_id in self._accounts.gateway_ids():
-            for method in ("SubscribeOrders", "SubscribePositions", "SubscribeTrades"):
-                await self.user.invoke(method, gateway_id)
+        calls = [("SubscribeAccounts", ())] + [
+            (method, (gateway_id,))
+            for gateway_id in self._accounts.gateway_ids()
+            for method in ("SubscribeOrders", "SubscribePositions", "SubscribeTrades")
+        ]
+        await asyncio.gather(*(self._subscribe(self.user, m, *args) for m, args in calls))
         self._last_user_push = self._last_probe = time.monotonic()
         await self._snapshot_positions()
         # Subscribed first, then announced: the daemon's reconcile cannot miss a push between.
@@ -130,8 +133,10 @@ class Feed:
         self.emit(ConnectionChange(self._clock.now(), False, f"ProjectX user hub: {reason}"))
 
     async def _market_open(self) -> None:
-        for contract_id in sorted(self.quote_contracts):
-            await self.market.invoke("SubscribeContractQuotes", contract_id)
+        contracts = sorted(self.quote_contracts)
+        await asyncio.gather(
+            *(self._subscribe(self.market, "SubscribeContractQuotes", c) for c in contracts)
+        )
 
     def _want_quotes(self, sizes: dict[str, int]) -> None:
         for contract_id, size in sizes.items():
@@ -139,14 +144,18 @@ class Feed:
                 self.quote_contracts.add(contract_id)
                 if self.market.connected.is_set():
                     asyncio.get_running_loop().create_task(
-                        self._subscribe_quotes(contract_id), name="projectx-subscribe-quotes"
+                        self._subscribe(self.market, "SubscribeContractQuotes", contract_id),
+                        name="projectx-subscribe-quotes",
                     )
 
-    async def _subscribe_quotes(self, contract_id: str) -> None:
+    @staticmethod
+    async def _subscribe(hub: HubConnection, method: str, *args: Any) -> None:
+        """Invoke a Subscribe* method; a refusal or a missing completion is logged, not fatal
+        (a user feed that stays silent is caught by the stall check, which reconnects)."""
         try:
-            await self.market.invoke("SubscribeContractQuotes", contract_id)
-        except Exception as error:  # the next reconnect subscribes again
-            logger.warning("Quote subscription for {} failed: {}", contract_id, error)
+            await hub.invoke(method, *args)
+        except (HubError, TimeoutError, OSError, WebSocketException) as error:
+            logger.warning("{} hub: {}{} failed: {}", hub.name, method, list(args), error)
 
     # Pushes.
 

@@ -199,12 +199,14 @@ class HubConnection:
                 await self._on_close(reason)
         return opened
 
-    async def _negotiated_id(self, token: str) -> str:
+    async def _negotiated_id(self, token: str) -> str | None:
         url = self.url.rstrip("/") + "/negotiate?negotiateVersion=1"
         async with httpx.AsyncClient(timeout=10) as http:
             response = await http.post(url, headers={"Authorization": f"Bearer {token}"})
         if response.status_code == 401:
             raise HubUnauthorized(f"{self.name} hub negotiate refused the token (HTTP 401)")
+        if response.status_code in (404, 405):
+            return None  # a server without negotiation: connect straight away
         if response.status_code != 200:
             raise HubError(f"{self.name} hub negotiate: HTTP {response.status_code}")
         reply = response.json()
