@@ -271,13 +271,36 @@ def _refuse_invalid_config(home: Path | None) -> None:
         _fail(f"{path}: {len(problems)} problem(s); nothing started", ExitCode.INVALID_CONFIG)
 
 
+def _said_since(path: Path, offset: int, lines: int = 8) -> list[str]:
+    """The last lines the daemon wrote to its console output after `offset`."""
+    try:
+        with path.open("rb") as handle:
+            handle.seek(offset)
+            text = handle.read().decode("utf-8", "replace")
+    except OSError:
+        return []
+    return [line for line in text.splitlines() if line.strip()][-lines:]
+
+
+def _is_alarm(line: str) -> bool:
+    return any(f"| {level}" in line for level in ("CRITICAL", "ERROR"))
+
+
 def _start(home: Path | None, *, as_json: bool, timeout: float = control.START_TIMEOUT) -> None:
     _refuse_invalid_config(home)
     if not as_json:
         console.print("Starting service…" if sys.platform == "win32" else "Starting daemon…")
+    logs = HomePaths(home or default_home()).logs_dir
+    sources = [logs / "daemon.out", logs / "system.log"]
+    offsets = [path.stat().st_size if path.exists() else 0 for path in sources]
     try:
         result = control.start(home, timeout=timeout)
     except ControlError as exc:
+        # What the daemon itself said (port in use, state unusable, …), not just "see logs".
+        said = _said_since(sources[0], offsets[0])
+        said += [line for line in _said_since(sources[1], offsets[1], 200) if _is_alarm(line)]
+        for line in said[-8:]:
+            typer.echo(f"  {line}", err=True)
         _fail(str(exc), _code_for(exc))
     if as_json:
         _emit_json({"started": not result.already_running, "pid": result.pid, "url": result.url})
