@@ -96,7 +96,9 @@ def flatten(
     """Close every position and cancel every working order of an account."""
     confirm(f"Flatten {account}: close all positions and cancel all orders?", yes)
     data = admin_post(url, f"/admin/accounts/{account}/flatten", None, password_stdin, home)
-    report(data, f"Flatten of {account} submitted", as_json)
+    left = len(data.get("positions") or []) + len(data.get("orders") or [])
+    done = "flat, no working orders" if not left else f"{left} position(s)/order(s) still open"
+    report(data, f"{account} flattened: {done}", as_json)
 
 
 @app.command("reset-day", epilog=EXIT_CODES_HELP)
@@ -110,7 +112,9 @@ def reset_day(
     """Force the daily reset now: new trading day, PnL to zero, day-bound lockouts end."""
     confirm("Force the daily reset for every account now?", yes)
     data = admin_post(url, "/admin/reset-day", None, password_stdin, home)
-    report(data, "Daily reset done", as_json)
+    ended = sum(len(ids) for ids in (data.get("lockouts_ended") or {}).values())
+    day = data.get("trading_day")
+    report(data, f"Daily reset done: trading day {day}, {ended} lockout(s) ended", as_json)
 
 
 # After the account commands: --help lists commands in the order they were added.
