@@ -17,7 +17,7 @@ from pydantic import SecretStr
 from risk_manager.brokers.base import BrokerAuthFailed
 from risk_manager.brokers.projectx.ratelimit import RateBudget
 from risk_manager.brokers.projectx.rest import Credentials, GatewayRest, token_expiry
-from risk_manager.brokers.projectx.signalr import backoff_seconds, frame, records
+from risk_manager.brokers.projectx.signalr import backoff_seconds, frame, records, split_records
 from tests.projectx.fake_gateway.server import API_KEY, USERNAME, FakeGateway
 
 
@@ -125,3 +125,31 @@ def test_refused_login_names_the_gateway_reason() -> None:
 
 def test_credentials_never_show_the_key() -> None:
     assert API_KEY not in repr(Credentials(USERNAME, SecretStr(API_KEY)))
+
+
+def test_a_record_split_across_frames_is_kept_until_it_ends() -> None:
+    first, rest = split_records('{"type":6}\x1e{"type":1,"tar')
+    assert first == [{"type": 6}]
+    second, rest = split_records(rest + 'get":"X","arguments":[]}\x1e')
+    assert second == [{"type": 1, "target": "X", "arguments": []}]
+    assert rest == ""
+
+
+def test_short_lived_tokens_are_renewed_at_a_tenth_of_their_life() -> None:
+    with FakeGateway() as gateway:
+        gateway.set(token_ttl=100.0)
+
+        async def scenario() -> None:
+            wall = FakeClock()
+            wall.now = time.time()
+            rest = GatewayRest(gateway.url, Credentials(USERNAME, SecretStr(API_KEY)),
+                               RateBudget(), wall=wall)  # fmt: skip
+            first = await rest.token()
+            wall.now += 50  # half its life left: no renewal yet
+            assert await rest.token() == first
+            wall.now += 45  # 5 s of 100 left
+            assert await rest.token() != first
+            await rest.aclose()
+
+        asyncio.run(scenario())
+        assert len(gateway.requests("Auth/validate")) == 1

@@ -132,3 +132,15 @@ def test_gateway_roots_map_to_exchange_roots_both_ways() -> None:
     assert contract_id_of("M2KZ25") == "CON.F.US.M2K.Z25"
     assert symbol_of("odd-id") == "odd-id"
     assert contract_id_of("odd-id") == "odd-id"
+
+
+def test_a_push_without_timestamps_is_dated_when_received() -> None:
+    bare = {k: v for k, v in TRADE.items() if k != "creationTimestamp"}
+    assert mapping.trade_to_fill(bare, "A", NOW).ts == NOW
+    with pytest.raises(PayloadError):
+        mapping.trade_to_fill(bare, "A")  # a REST row must carry its time
+    order = {k: v for k, v in ORDER.items() if k not in ("creationTimestamp", "updateTimestamp")}
+    assert mapping.order_from(order, "A", NOW).updated_at == NOW
+    quote = mapping.quote_from("CON.F.US.EP.U25", {"lastPrice": 1, "timestamp": 17e11}, NOW)
+    assert quote is not None
+    assert quote.ts == NOW

@@ -188,7 +188,7 @@ class Feed:
         if found is None:
             return
         record, gateway_id, account_id = found
-        fill = mapping.trade_to_fill(record, account_id)
+        fill = mapping.trade_to_fill(record, account_id, self._clock.now())
         contract_id = str(record["contractId"])
         await self._ensure_contract(contract_id)
         held = self.positions.setdefault(gateway_id, {})
@@ -221,7 +221,7 @@ class Feed:
         if found is None:
             return
         record, _, account_id = found
-        order = mapping.order_from(record, account_id)
+        order = mapping.order_from(record, account_id, self._clock.now())
         self.emit(OrderUpdate(mapping.order_event_id(record), order))
 
     async def _on_position(self, arguments: list[Any]) -> None:

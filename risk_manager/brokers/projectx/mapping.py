@@ -118,13 +118,17 @@ def account_id_of(record: Mapping[str, Any], default: str | None = None) -> str:
     return str(_int(value, "accountId"))
 
 
-def trade_to_fill(record: Mapping[str, Any], account_id: str) -> Fill:
-    """A `Trade/search` row or `GatewayUserTrade` as a Fill; `account_id` is the daemon's."""
+def trade_to_fill(
+    record: Mapping[str, Any], account_id: str, received: datetime | None = None
+) -> Fill:
+    """A `Trade/search` row or `GatewayUserTrade` as a Fill; `account_id` is the daemon's.
+
+    A push without a timestamp is dated `received` (REST rows always carry one)."""
     trade_id = _int(record.get("id"), "id")
     return Fill(
         event_id=f"px:trade:{trade_id}",
         account_id=account_id,
-        ts=parse_time(record.get("creationTimestamp")),
+        ts=_stamp(record.get("creationTimestamp"), received),
         symbol=symbol_of(_text(record.get("contractId"), "contractId")),
         side=side_of(record.get("side")),
         quantity=_positive(record.get("size"), "size"),
@@ -135,7 +139,9 @@ def trade_to_fill(record: Mapping[str, Any], account_id: str) -> Fill:
     )
 
 
-def order_from(record: Mapping[str, Any], account_id: str) -> Order:
+def order_from(
+    record: Mapping[str, Any], account_id: str, received: datetime | None = None
+) -> Order:
     """An order row or `GatewayUserOrder` as an Order; `account_id` is the daemon's."""
     raw_type = _enum(GatewayOrderType, record.get("type"), "type")
     if raw_type not in _ORDER_TYPES:
@@ -152,7 +158,7 @@ def order_from(record: Mapping[str, Any], account_id: str) -> Order:
         type=_ORDER_TYPES[raw_type],
         quantity=_positive(record.get("size"), "size"),
         status=status,
-        updated_at=parse_time(stamp),
+        updated_at=_stamp(stamp, received),
         limit_price=_optional_decimal(record.get("limitPrice"), "limitPrice"),
         stop_price=_optional_decimal(record.get("stopPrice"), "stopPrice"),
     )
@@ -212,8 +218,10 @@ def quote_from(contract_id: Any, data: Any, received: datetime) -> Quote | None:
     last = _optional_decimal(data.get("lastPrice"), "lastPrice")
     if bid is None and ask is None and last is None:
         return None
-    stamp = data.get("timestamp") or data.get("lastUpdated")
-    ts = parse_time(stamp) if stamp else received
+    try:
+        ts = parse_time(data.get("timestamp") or data.get("lastUpdated"))
+    except PayloadError:
+        ts = received  # a price is worth keeping even when its time is missing or odd
     return Quote(symbol_of(contract), ts, bid=bid, ask=ask, last=last)
 
 
@@ -225,6 +233,12 @@ def parse_time(value: Any) -> datetime:
     except ValueError:
         raise PayloadError(f"bad timestamp {text[:40]!r}") from None
     return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
+
+
+def _stamp(value: Any, received: datetime | None) -> datetime:
+    if value is None and received is not None:
+        return received
+    return parse_time(value)
 
 
 def iso(instant: datetime) -> str:

@@ -24,6 +24,7 @@ from risk_manager.brokers.projectx.errors import login_error
 from risk_manager.brokers.projectx.ratelimit import RateBudget
 
 REFRESH_MARGIN_SECONDS = 3600.0  # tokens live 24 h; renew an hour before they expire
+REFRESH_FRACTION = 0.1  # ...or, for short-lived tokens, when a tenth of the lifetime is left
 SLOW_DOWN_SECONDS = 5.0  # routine traffic pauses this long after a 429
 
 
@@ -68,6 +69,7 @@ class GatewayRest:
         )
         self._token: str | None = None
         self._expires_at: float | None = None
+        self._margin = REFRESH_MARGIN_SECONDS
         self._token_lock = asyncio.Lock()
 
     async def aclose(self) -> None:
@@ -157,9 +159,7 @@ class GatewayRest:
         return reply
 
     def _expires_soon(self) -> bool:
-        return self._expires_at is not None and self._wall() >= (
-            self._expires_at - REFRESH_MARGIN_SECONDS
-        )
+        return self._expires_at is not None and self._wall() >= self._expires_at - self._margin
 
     def _token_is_stale(self) -> bool:
         return self._expires_at is not None and self._expires_at <= self._wall() + 1
@@ -190,4 +190,6 @@ class GatewayRest:
     def _adopt(self, token: str) -> None:
         self._token = token
         # Without a readable exp claim, assume the documented 24 h.
-        self._expires_at = token_expiry(token) or self._wall() + 24 * 3600
+        now = self._wall()
+        self._expires_at = token_expiry(token) or now + 24 * 3600
+        self._margin = min(REFRESH_MARGIN_SECONDS, (self._expires_at - now) * REFRESH_FRACTION)

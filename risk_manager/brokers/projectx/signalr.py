@@ -14,7 +14,6 @@ import contextlib
 import itertools
 import json
 import random
-import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
@@ -46,8 +45,14 @@ def frame(*messages: dict[str, Any]) -> str:
 
 def records(data: str | bytes) -> list[Any]:
     """Decode one frame into its messages; a frame may carry several."""
-    text = data.decode() if isinstance(data, bytes) else data
-    return [json.loads(part) for part in text.split(RS) if part.strip()]
+    complete, _ = split_records(data.decode() if isinstance(data, bytes) else data)
+    return complete
+
+
+def split_records(text: str) -> tuple[list[Any], str]:
+    """The complete records in `text` and the unterminated rest (kept for the next frame)."""
+    *parts, rest = text.split(RS)
+    return [json.loads(part) for part in parts if part.strip()], rest
 
 
 def backoff_seconds(attempt: int, rng: random.Random, base: float, cap: float) -> float:
@@ -82,7 +87,6 @@ class HubConnection:
         self.url = url
         self.handlers: dict[str, Handler] = {}
         self.connected = asyncio.Event()
-        self.last_message = time.monotonic()
         self._token = token
         self._on_open = on_open
         self._on_close = on_close
@@ -174,7 +178,6 @@ class HubConnection:
         try:
             backlog = await self._handshake(ws)
             self._ws = ws
-            self.last_message = time.monotonic()
             reader = asyncio.create_task(self._read(ws, backlog), name=f"{self.name}-hub-reader")
             pinger = asyncio.create_task(self._ping(ws), name=f"{self.name}-hub-ping")
             await self._on_open()
@@ -237,14 +240,16 @@ class HubConnection:
     async def _read(self, ws: ClientConnection, backlog: list[Any]) -> None:
         for message in backlog:
             await self._dispatch(message)
+        partial = ""  # a record may in principle span two frames
         while True:
             try:
                 data = await asyncio.wait_for(ws.recv(), self._server_timeout)
             except TimeoutError:
                 # The server pings every ~15 s: this much silence means the link is dead.
                 raise HubError(f"no message for {self._server_timeout:.0f} s") from None
-            self.last_message = time.monotonic()
-            for message in records(data):
+            text = data.decode() if isinstance(data, bytes) else data
+            complete, partial = split_records(partial + text)
+            for message in complete:
                 await self._dispatch(message)
 
     async def _dispatch(self, message: Any) -> None:
