@@ -249,8 +249,13 @@ class Daemon:
         names = tuple(
             (account_id, a.name or account_id) for account_id, a in config.accounts.items()
         )
-        broker = brokers.build(config.broker, brokers.BrokerContext(names, self.paths, clock))
         bus = EventBus()
+
+        def broker_alert(kind: str, message: str) -> None:
+            bus.alert(kind, "critical", message)
+
+        context = brokers.BrokerContext(names, self.paths, clock, broker_alert)
+        broker = brokers.build(config.broker, context)
         calendar = config.trading_day.calendar()
         pipeline = Pipeline(store, calendar, broker.contract_spec, bus)
         executor = Executor(broker, store, clock, bus, ledger=pipeline.signed_positions)

@@ -34,6 +34,13 @@ PLUGINS_ENV = "RISK_MANAGER_BROKER_PLUGINS"
 S = TypeVar("S", bound=BrokerSettings)
 
 
+Alert = Callable[[str, str], None]  # (kind, one human sentence): a critical alert
+
+
+def _no_alert(kind: str, message: str) -> None:
+    return None
+
+
 @dataclass(frozen=True, slots=True)
 class BrokerContext:
     """What a factory may use besides its settings."""
@@ -41,6 +48,9 @@ class BrokerContext:
     accounts: tuple[tuple[str, str], ...]  # (account id, display name) from `[accounts]`
     paths: HomePaths  # state_dir for the adapter's own files, secrets for credentials
     clock: Clock
+    # For what only the adapter can see and a human must hear (e.g. the broker logging the
+    # session out); the daemon publishes these on its bus.
+    alert: Alert = _no_alert
 
 
 Factory = Callable[[Any, BrokerContext], Broker]

@@ -48,11 +48,13 @@ def options_for(gateway: FakeGateway, **overrides: Any) -> ProjectXOptions:
 
 
 class Session:
-    """A connected adapter plus the events it pushed."""
+    """A connected adapter plus the events it pushed and the alerts it raised."""
 
-    def __init__(self, broker: ProjectXBroker) -> None:
-        self.broker = broker
+    broker: ProjectXBroker
+
+    def __init__(self) -> None:
         self.events: list[Event] = []
+        self.alerts: list[tuple[str, str]] = []
 
     async def wait_for(self, predicate: Callable[[Event], bool], within: float = 10.0) -> Event:
         async with asyncio.timeout(within):
@@ -72,11 +74,12 @@ def run_session(
     """Connect an adapter (account configured by name), run `scenario`, close it."""
 
     async def main() -> T:
-        broker = ProjectXBroker(
+        session = Session()
+        broker = session.broker = ProjectXBroker(
             options_for(gateway, **overrides), [("PX-1", "PRAC-V2-4011")], tmp_path / "state",
             tmp_path / "secrets", Clock(), Credentials(USERNAME, SecretStr(API_KEY)),
+            alert=lambda kind, message: session.alerts.append((kind, message)),
         )  # fmt: skip
-        session = Session(broker)
         await broker.connect(session.events.append)
         try:
             return await scenario(session)

@@ -187,20 +187,34 @@ def test_dropped_socket_reconnects_resubscribes_and_announces_both_edges(
 def test_gateway_logout_is_alerted_and_the_session_comes_back(
     gateway: FakeGateway, tmp_path: Path
 ) -> None:
-    logged: list[str] = []
-    sink = logger.add(lambda message: logged.append(str(message)), level="CRITICAL")
-
     async def scenario(session: Session) -> None:
         await in_thread(gateway.logout)
         await session.wait_for(lambda e: _links(session) == [True, False, True])
         await in_thread(gateway.buy, ACCOUNT_ID, MNQ, 1)
         await session.wait_for(lambda e: isinstance(e, Fill))
+        [(kind, message)] = session.alerts
+        assert kind == "broker_logged_out"
+        assert "GatewayLogout" in message
 
-    try:
-        run_session(gateway, tmp_path, scenario)
-    finally:
-        logger.remove(sink)
-    assert any("GatewayLogout" in line for line in logged)
+    run_session(gateway, tmp_path, scenario)
+
+
+def test_a_refused_login_on_reconnect_is_alerted_once_and_retried(
+    gateway: FakeGateway, tmp_path: Path
+) -> None:
+    async def scenario(session: Session) -> None:
+        await in_thread(gateway.set, login_error=7)
+        await in_thread(gateway.expire_tokens)
+        await in_thread(gateway.drop, "user")
+        await session.wait_for(lambda e: len(gateway.requests("Auth/loginKey")) >= 4, within=15)
+        assert session.alerts == [
+            ("broker_login_refused", "ProjectX login refused, errorCode 7: the user has not "
+             "signed the platform agreements (login refused)")
+        ]  # fmt: skip
+        await in_thread(gateway.set, login_error=0)  # fixed on the platform: back by itself
+        await session.wait_for(lambda e: _links(session) == [True, False, True], within=15)
+
+    run_session(gateway, tmp_path, scenario)
 
 
 def test_malformed_pushes_are_logged_once_and_skipped(gateway: FakeGateway, tmp_path: Path) -> None:

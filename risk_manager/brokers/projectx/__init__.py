@@ -13,8 +13,9 @@ def _build(settings: ProjectXSettings, context: BrokerContext) -> Broker:
 
     paths = context.paths
     return ProjectXBroker(
-        settings.projectx, context.accounts, paths.state_dir, paths.secrets_dir, context.clock
-    )
+        settings.projectx, context.accounts, paths.state_dir, paths.secrets_dir, context.clock,
+        alert=context.alert,
+    )  # fmt: skip
 
 
 register("projectx", ProjectXSettings, _build)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import secrets
 import time
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -19,6 +20,7 @@ from loguru import logger
 
 from risk_manager.brokers.base import (
     AccountInfo,
+    BrokerAuthFailed,
     BrokerError,
     BrokerPosition,
     BrokerResult,
@@ -58,8 +60,11 @@ class ProjectXBroker:
         secrets_dir: Path,
         clock: Clock,
         credentials: Credentials | None = None,
+        alert: Callable[[str, str], None] | None = None,
     ) -> None:
         self._options = options
+        self._alert = alert or _log_only
+        self._login_refused = False
         self._secrets_dir = secrets_dir
         self._credentials = credentials
         self._clock = clock
@@ -80,7 +85,7 @@ class ProjectXBroker:
         reply = await rest.call("/api/Account/search", {"onlyActiveAccounts": True}, action=False)
         self._accounts.resolve(reply.get("accounts") or [])
         self._feed = Feed(self._options, self._accounts, self._clock, self._hub_token,
-                          self._ensure_contract, self._raw_positions)  # fmt: skip
+                          self._ensure_contract, self._raw_positions, self._alert)  # fmt: skip
         if not await self._feed.start(sink, CONNECT_WAIT_SECONDS):
             # Announce the gap: the hub's first connection then triggers a reconcile.
             sink(ConnectionChange(self._clock.now(), False, "ProjectX user hub not connected yet"))
@@ -251,7 +256,15 @@ class ProjectXBroker:
         rest = self._rest_client()
         if refused is not None:
             rest.invalidate(refused)
-        return await rest.token(force=refused is not None)
+        try:
+            token = await rest.token(force=refused is not None)
+        except BrokerAuthFailed as error:
+            if not self._login_refused:  # once per streak; the hubs keep retrying meanwhile
+                self._login_refused = True
+                self._alert("broker_login_refused", f"ProjectX {error}")
+            raise
+        self._login_refused = False
+        return token
 
     def _gateway_id(self, account_id: str) -> int:
         gateway_id = self._accounts.gateway_id(account_id)
@@ -347,6 +360,10 @@ def _result(reply: dict[str, Any], order_id: str | None = None) -> BrokerResult:
     if reply.get("errorMessage"):
         error += f" ({reply['errorMessage']})"
     return BrokerResult(False, order_id, error, reply)
+
+
+def _log_only(kind: str, message: str) -> None:
+    logger.critical("{}: {}", kind, message)
 
 
 def _number(value: Decimal | None) -> float | None:

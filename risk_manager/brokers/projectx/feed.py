@@ -40,8 +40,10 @@ class Feed:
         token: TokenSource,
         ensure_contract: Callable[[str], Awaitable[None]],
         rest_positions: Callable[[int], Awaitable[dict[str, int]]],
+        alert: Callable[[str, str], None],
     ) -> None:
         self._options = options
+        self._alert = alert
         self._accounts = accounts
         self._clock = clock
         self._ensure_contract = ensure_contract
@@ -249,10 +251,10 @@ class Feed:
                                 info.can_trade))  # fmt: skip
 
     async def _on_logout(self, arguments: list[Any]) -> None:
-        logger.critical(
-            "The Gateway logged this session out (GatewayLogout: the same user logged in "
-            "elsewhere); logging in again and reconnecting"
-        )
+        message = ("The ProjectX Gateway logged this session out (GatewayLogout: the same user "
+                   "logged in elsewhere); logging in again and reconnecting")  # fmt: skip
+        logger.critical(message)
+        self._alert("broker_logged_out", message)
         self.user.drop("GatewayLogout")
         self.market.drop("GatewayLogout")
 

@@ -21,7 +21,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 import httpx
 from loguru import logger
 from websockets.asyncio.client import ClientConnection, connect
-from websockets.exceptions import InvalidStatus, WebSocketException
+from websockets.exceptions import InvalidStatus
 
 RS = "\x1e"  # every SignalR JSON record ends with the ASCII record separator
 INVOCATION, COMPLETION, PING, CLOSE = 1, 3, 6, 7
@@ -116,10 +116,12 @@ class HubConnection:
                 opened = await self._session()
             except HubUnauthorized as error:
                 self._refused_token, reason = self._token_used, str(error)
-            except (OSError, TimeoutError, WebSocketException, HubError, httpx.HTTPError) as error:
-                reason = f"{type(error).__name__}: {error}"
             except ValueError as error:  # JSON that is not JSON
                 reason = f"protocol error: {error}"
+            except Exception as error:
+                # Network, protocol, login: whatever failed, this loop must outlive it and try
+                # again (a dead hub task would leave the account unwatched for good).
+                reason = f"{type(error).__name__}: {error}"
             if self._stopping:
                 return
             if opened:
