@@ -14,7 +14,7 @@ from risk_manager.brokers.base import EventSink
 from risk_manager.brokers.simulated.adapter import SimulatedBroker
 from risk_manager.brokers.simulated.config import SimulatedBrokerConfig
 from risk_manager.bus import EventBus
-from risk_manager.clock import Clock
+from risk_manager.clock import WallClock
 from risk_manager.config import parse_config
 from risk_manager.config.models import Config
 from risk_manager.domain.events import Event, Fill, OrderUpdate, Quote, Side
@@ -84,7 +84,7 @@ async def build(config: Config, sink: EventSink | None = None) -> Harness:
     """Wire store, pipeline, simulator, engine and executor like the daemon does."""
     logger.remove()  # timing the pipeline, not the console
     home = Path(tempfile.mkdtemp(prefix="rm-bench-"))
-    clock = Clock()
+    clock = WallClock()
     store = Store(home / "bench.sqlite3")
     accounts = [(a, a) for a in config.accounts]
     broker = SimulatedBroker(

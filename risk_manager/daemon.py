@@ -28,7 +28,7 @@ from risk_manager.auth import AdminAuth
 from risk_manager.brokers import registry as brokers
 from risk_manager.brokers.base import BrokerError
 from risk_manager.bus import EventBus
-from risk_manager.clock import Clock
+from risk_manager.clock import Clock, ShiftableClock
 from risk_manager.config import Config, ConfigError, load_config
 from risk_manager.domain.events import ConnectionChange, OrderUpdate
 from risk_manager.domain.money import ZERO
@@ -244,7 +244,7 @@ class Daemon:
 
     def _assemble(self, config: Config, config_file: Path, crashed: bool) -> Runtime:
         """Open the store and wire broker, pipeline, engine and executor together."""
-        clock = Clock()
+        clock = ShiftableClock()  # the simulator's test controls may move it
         store = Store(self.paths.database)
         names = tuple(
             (account_id, a.name or account_id) for account_id, a in config.accounts.items()
@@ -375,7 +375,8 @@ class Daemon:
         interval = runtime.config.daemon.snapshot_interval_seconds
         since_snapshot = 0.0
         while True:
-            await asyncio.sleep(1.0)
+            # On the daemon's clock: a replay drives the rule tick without really sleeping.
+            await runtime.clock.sleep(1.0)
             runtime.pipeline.roll_day_if_due(runtime.clock.now())
             runtime.engine.tick(runtime.pipeline.accounts.values())
             since_snapshot += 1.0

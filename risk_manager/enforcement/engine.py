@@ -124,8 +124,12 @@ class RiskEngine:
     # -- pipeline hooks ---------------------------------------------------------------------
 
     def on_committed(self, event: Event, account: AccountState, effect: FillEffect | None) -> None:
-        """Inside the event's transaction: evaluate, record lockouts, gate, record batches."""
-        now = self.clock.now()
+        """Inside the event's transaction: evaluate, record lockouts, gate, record batches.
+
+        Everything is stamped with the event's own time (a replay, a fill applied late by a
+        reconcile), never later than the clock: a broker's clock running ahead is not trusted.
+        """
+        now = min(event.ts, self.clock.now())
         trigger: TriggerEvent
         if isinstance(event, Fill):
             if effect is not None and effect.opened:

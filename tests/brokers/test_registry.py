@@ -10,7 +10,7 @@ import pytest
 
 from risk_manager.brokers import registry
 from risk_manager.brokers.simulated.config import SimulatedSettings
-from risk_manager.clock import Clock
+from risk_manager.clock import WallClock
 from risk_manager.config import ConfigError, parse_config
 from risk_manager.config import broker as broker_config
 from risk_manager.config.broker import BrokerSettings
@@ -68,7 +68,7 @@ def test_errors_are_located_without_the_union_tag() -> None:
 
 
 def test_build_calls_the_kinds_factory(extra_kind: object, tmp_path: Path) -> None:
-    context = registry.BrokerContext((("A", "A"),), HomePaths(tmp_path), Clock())
+    context = registry.BrokerContext((("A", "A"),), HomePaths(tmp_path), WallClock())
     assert registry.build(ExtraSettings(), context) is extra_kind
 
 

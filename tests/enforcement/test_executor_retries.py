@@ -9,7 +9,7 @@ from pathlib import Path
 
 from risk_manager.brokers.simulated.adapter import SimulatedBroker
 from risk_manager.brokers.simulated.config import SimulatedBrokerConfig
-from risk_manager.clock import Clock
+from risk_manager.clock import WallClock
 from risk_manager.domain.events import OrderType, OrderUpdate, Side
 from risk_manager.enforcement import journal
 from risk_manager.enforcement.executor import Batch, Executor
@@ -22,7 +22,7 @@ from risk_manager.state.store import Store
 async def _setup(
     tmp_path: Path, timing: Timing | None = None
 ) -> tuple[SimulatedBroker, Store, Executor]:
-    clock = Clock()
+    clock = WallClock()
     broker = SimulatedBroker(
         SimulatedBrokerConfig(market="manual"), [("A", "A")], tmp_path / "sim.sqlite3", clock
     )
@@ -40,7 +40,7 @@ async def _setup(
 def _batch(store: Store, steps: list[Step]) -> Batch:
     violation = Violation("test", "A", "test breach", {"x": 1})
     with store.transaction() as db:
-        batch_id = journal.open_batch(db, "A", [violation], steps, Clock().now())
+        batch_id = journal.open_batch(db, "A", [violation], steps, WallClock().now())
     return Batch(batch_id, "A", steps)
 
 

@@ -16,7 +16,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from risk_manager.clock import Clock
+from risk_manager.clock import WallClock
 from risk_manager.domain.events import Event, Fill, OrderUpdate, Side
 from risk_manager.enforcement import journal
 from risk_manager.enforcement.executor import Batch, Executor
@@ -59,13 +59,13 @@ async def _enforce(
         elif isinstance(event, Fill):
             streamed[event.symbol] = streamed.get(event.symbol, 0) + event.signed_qty
 
-    executor = Executor(broker, store, Clock(), timing=timing, ledger=lambda _account: streamed)
+    executor = Executor(broker, store, WallClock(), timing=timing, ledger=lambda _account: streamed)
     await broker.connect(deliver)
     for symbol, quantity in trades.items():
         broker.trade("A", symbol, quantity)
     violation = Violation("test", "A", "test breach", {})
     with store.transaction() as db:
-        batch_id = journal.open_batch(db, "A", [violation], steps, Clock().now())
+        batch_id = journal.open_batch(db, "A", [violation], steps, WallClock().now())
     executor.submit(Batch(batch_id, "A", steps))
     for _ in range(2000):
         await executor.drain()

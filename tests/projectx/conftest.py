@@ -13,7 +13,7 @@ from pydantic import SecretStr
 from risk_manager.brokers.projectx.adapter import ProjectXBroker
 from risk_manager.brokers.projectx.config import ProjectXOptions
 from risk_manager.brokers.projectx.rest import Credentials
-from risk_manager.clock import Clock
+from risk_manager.clock import WallClock
 from risk_manager.domain.events import Event
 from tests.projectx.fake_gateway.server import API_KEY, USERNAME, FakeGateway
 
@@ -77,7 +77,7 @@ def run_session(
         session = Session()
         broker = session.broker = ProjectXBroker(
             options_for(gateway, **overrides), [("PX-1", "PRAC-V2-4011")], tmp_path / "state",
-            tmp_path / "secrets", Clock(), Credentials(USERNAME, SecretStr(API_KEY)),
+            tmp_path / "secrets", WallClock(), Credentials(USERNAME, SecretStr(API_KEY)),
             alert=lambda kind, message: session.alerts.append((kind, message)),
         )  # fmt: skip
         await broker.connect(session.events.append)

@@ -14,7 +14,7 @@ from risk_manager.brokers.base import BrokerError
 from risk_manager.brokers.simulated.adapter import SimulatedBroker
 from risk_manager.brokers.simulated.config import SimulatedBrokerConfig
 from risk_manager.brokers.simulated.exchange import SimOrderError
-from risk_manager.clock import Clock
+from risk_manager.clock import WallClock
 from risk_manager.domain.events import (
     AccountUpdate,
     ConnectionChange,
@@ -33,7 +33,7 @@ ACCOUNTS = [("A1", "Alice"), ("B2", "Bob")]
 
 def make_broker(db: Path, **config: object) -> SimulatedBroker:
     settings = SimulatedBrokerConfig(**{"market": "manual", **config})  # type: ignore[arg-type]
-    return SimulatedBroker(settings, ACCOUNTS, db, Clock())
+    return SimulatedBroker(settings, ACCOUNTS, db, WallClock())
 
 
 def test_new_accounts_open_with_the_starting_balance(tmp_path: Path) -> None:
@@ -132,7 +132,7 @@ def test_reopening_the_file_restores_the_broker(tmp_path: Path) -> None:
         assert (order.order_id, order.status) == ("3", OrderStatus.REJECTED)
         await broker.close()
 
-    broker_start = Clock().now()
+    broker_start = WallClock().now()
     asyncio.run(first_session())
     asyncio.run(second_session())
 
@@ -223,7 +223,7 @@ def test_outage_drops_events_and_refuses_calls_until_the_link_returns(tmp_path: 
         broker.submit_order("A1", "MNQ", Side.BUY, 1, OrderType.MARKET)  # trader keeps trading
 
         broker.set_connected(True)
-        fills = await broker.fills_since("A1", Clock().now() - timedelta(minutes=1))
+        fills = await broker.fills_since("A1", WallClock().now() - timedelta(minutes=1))
         assert [f.event_id for f in fills] == ["fill:1"]
         await broker.close()
         return events

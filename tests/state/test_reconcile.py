@@ -9,7 +9,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from risk_manager.bus import EventBus
-from risk_manager.clock import Clock
+from risk_manager.clock import Clock, WallClock
 from risk_manager.domain.events import Side
 from risk_manager.domain.tradingday import TradingCalendar
 from risk_manager.pipeline import Pipeline
@@ -30,7 +30,7 @@ def _pipeline(tmp_path: Path, broker: SlowBroker, clock: Clock) -> Pipeline:
 
 def test_missed_fills_are_applied_once_and_the_brokers_orders_adopted(tmp_path: Path) -> None:
     async def scenario() -> None:
-        clock = Clock()
+        clock = WallClock()
         broker = SlowBroker(["A"])
         pipeline = _pipeline(tmp_path, broker, clock)
         broker.trade("A", "MNQ", 2)  # while the daemon was not listening
@@ -53,7 +53,7 @@ def test_missed_fills_are_applied_once_and_the_brokers_orders_adopted(tmp_path: 
 
 def test_a_position_without_fills_today_is_adopted_in_the_brokers_favour(tmp_path: Path) -> None:
     async def scenario() -> None:
-        clock = Clock()
+        clock = WallClock()
         broker = SlowBroker(["A"])
         pipeline = _pipeline(tmp_path, broker, clock)
         broker.trade("A", "ES", -2)
@@ -75,7 +75,7 @@ def test_a_position_without_fills_today_is_adopted_in_the_brokers_favour(tmp_pat
 
 def test_fetching_a_snapshot_changes_nothing(tmp_path: Path) -> None:
     async def scenario() -> None:
-        clock = Clock()
+        clock = WallClock()
         broker = SlowBroker(["A"])
         pipeline = _pipeline(tmp_path, broker, clock)
         broker.trade("A", "MNQ", 1)

@@ -15,6 +15,7 @@ from risk_manager.api.envelope import ApiError, ok
 from risk_manager.api.views import order_view
 from risk_manager.brokers.simulated.adapter import SimulatedBroker
 from risk_manager.brokers.simulated.exchange import SimOrderError
+from risk_manager.clock import ShiftableClock
 from risk_manager.domain.events import Fill, Order, OrderStatus, OrderType, OrderUpdate, Quote, Side
 
 router = APIRouter(prefix="/api/v1/sim", tags=["simulator"])
@@ -123,6 +124,8 @@ async def set_connection(body: Connection, sim: SimDep, runtime: RuntimeDep) -> 
 async def set_clock(body: ClockSet, sim: SimDep, runtime: RuntimeDep) -> dict[str, Any]:
     if body.now.tzinfo is None:
         raise ApiError(422, "naive_time", "give the instant with a UTC offset, e.g. ...Z")
+    if not isinstance(runtime.clock, ShiftableClock):
+        raise ApiError(409, "clock_not_shiftable", "this daemon's clock cannot be moved")
     runtime.clock.set_now(body.now)
     runtime.pipeline.roll_day_if_due(runtime.clock.now())
     runtime.engine.tick(runtime.pipeline.accounts.values())
