@@ -11,10 +11,14 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from risk_manager.domain.contracts import lookup
 from risk_manager.domain.events import Fill, Side
 from risk_manager.enforcement.gate import TradingGate
 from risk_manager.enforcement.lockouts import LockoutBook
+from risk_manager.enforcement.planner import plan_steps
 from risk_manager.rules.base import Action, ActionKind, LockoutEnd, LockoutRequest, TradingState
 from risk_manager.state.ledger import AccountState, DayTotals
 from risk_manager.state.store import Store
@@ -23,8 +27,9 @@ NOW = datetime(2026, 3, 10, 15, 0, tzinfo=UTC)
 LATER = NOW + timedelta(minutes=5)
 
 
-def book_on(tmp_path: Path) -> tuple[LockoutBook, list[tuple[str, dict[str, Any]]]]:
-    store = Store(tmp_path / "daemon.sqlite3")
+def book_on(folder: Path) -> tuple[LockoutBook, list[tuple[str, dict[str, Any]]]]:
+    """A book on a fresh store in `folder` (":memory:" for a throwaway one)."""
+    store = Store(folder if folder.name == ":memory:" else folder / "daemon.sqlite3")
     store.migrate()
     said: list[tuple[str, dict[str, Any]]] = []
     return LockoutBook(store.db, lambda kind, data: said.append((kind, data))), said
@@ -119,3 +124,29 @@ def test_gate_undoes_only_what_a_fill_opened_under_reducing(tmp_path: Path) -> N
     (violation,) = gate.on_fill(add, held.apply_fill(add, lookup("MNQH6")), held, NOW)
     assert violation.actions[0].kind is ActionKind.CLOSE  # halted: nothing may stand
     assert [v.actions for v in gate.on_standing(held, NOW)] == [(Action(ActionKind.FLATTEN),)]
+
+
+@settings(max_examples=200, deadline=None)
+@given(before=st.integers(-5, 5), fill=st.integers(-8, 8).filter(bool))
+def test_under_reducing_the_gate_never_leaves_more_exposure_than_before_the_fill(
+    before: int, fill: int
+) -> None:
+    book, _ = book_on(Path(":memory:"))
+    book.add("A", "cooldown", request(LockoutEnd.TIME, 5), NOW)
+    held = account(("MNQH6", before)) if before else account()
+    side = Side.BUY if fill > 0 else Side.SELL
+    event = Fill("f-next", "A", NOW, "MNQH6", side, abs(fill), Decimal(100), Decimal(0))
+    effect = held.apply_fill(event, lookup("MNQH6"))
+    after = effect.position.size if effect.position else 0
+    steps = plan_steps(TradingGate(book).on_fill(event, effect, held, NOW), held, set())
+    final = after
+    for step in steps:
+        if step.kind is ActionKind.CLOSE:
+            final = 0
+        elif step.kind is ActionKind.REDUCE:
+            assert step.target is not None
+            final = step.target if after > 0 else -step.target
+    assert abs(final) <= abs(before)
+    assert final == 0 or (final > 0) == (before > 0)  # never flipped by the gate
+    if not effect.opened:
+        assert steps == []  # a fill that only reduced passes untouched
