@@ -31,7 +31,7 @@ max_contracts_per_instrument = {default_limit = 1000}
 daily_realized_loss = {limit = 1000000000, include_unrealized = true}
 daily_unrealized_loss = {limit = 1000000000, scope = "total"}
 max_unrealized_profit = {target = 1000000000}
-trade_frequency_limit = {per_minute = 1000000000, per_hour = 1000000000, per_day = 1000000000}
+trade_frequency_limit = {per_minute = 100000, per_hour = 100000, per_day = 100000}
 cooldown_after_loss = {tiers = [{loss = 1000000000, minutes = 5}]}
 no_stop_loss_grace = {grace_seconds = 86400}
 auth_loss_guard = {}
@@ -42,8 +42,8 @@ trailing_daily_loss = {limit = 1000000000}
 weekly_realized_loss = {limit = 1000000000}
 
 [trade_management]
-breakeven_trigger_ticks = 1000000
-trail_activation_ticks = 2000000
+breakeven_trigger_ticks = 90000
+trail_activation_ticks = 100000
 trail_distance_ticks = 10
 
 [session_block_outside]

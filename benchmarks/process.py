@@ -42,7 +42,9 @@ class Daemon:
         url_file = self.home / "state" / "daemon.url"
         begin = time.perf_counter()
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "risk_manager", "run", "--home", str(self.home)],
+            # No rules on purpose: the bare daemon's footprint (hence --allow-empty).
+            [sys.executable, "-m", "risk_manager", "run", "--home", str(self.home),
+             "--allow-empty"],
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
         )  # fmt: skip
         while not url_file.exists():

@@ -12,7 +12,7 @@ from cli.client import Client, HomeOption, UrlOption
 from cli.exit_codes import EXIT_CODES_HELP, CliError, ExitCode
 from cli.output import JsonOption, console, emit_json, table, yes_no
 from risk_manager.brokers.base import BrokerAuthFailed, BrokerError
-from risk_manager.config.loader import ConfigError, load_config
+from risk_manager.config import ConfigError, load_config
 from risk_manager.paths import HomePaths, default_home
 
 accounts_app = typer.Typer(
@@ -60,7 +60,8 @@ def check_login(home: HomeOption = None, as_json: JsonOption = False) -> None:
     """
     paths = HomePaths(home or default_home())
     try:
-        config = load_config(paths.config_file)
+        # No account yet is fine here: listing the broker's accounts is how one finds them.
+        config = load_config(paths.config_file, allow_empty=True)
     except ConfigError as error:
         raise CliError(f"invalid configuration: {'; '.join(error.problems)}",
                        ExitCode.INVALID_CONFIG) from None  # fmt: skip

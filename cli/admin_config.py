@@ -18,17 +18,32 @@ from cli.admin_common import PasswordStdinOption, admin_post, authenticate, repo
 from cli.client import ApiFailure, Client, HomeOption, UrlOption
 from cli.exit_codes import EXIT_CODES_HELP, CliError, ExitCode
 from cli.output import JsonOption, console, emit_json, emit_text, note
-from risk_manager.config.loader import ConfigError, decode, parse_config
+from risk_manager.brokers import registry as brokers
+from risk_manager.config.loader import ConfigError, read_text
+from risk_manager.config.validate import validate_text
 
 config_app = typer.Typer(
     help="Show, validate, edit and reload the daemon configuration.", no_args_is_help=True
 )
 
 
-def config_problems(text: str, source: str) -> list[str]:
-    """Problems ("key: reason") that make the TOML text an unusable config; empty when valid."""
+AllowEmptyOption = Annotated[
+    bool,
+    typer.Option(
+        "--allow-empty", help="accept a config with no account or no enabled rule (enforces none)"
+    ),
+]
+
+
+def config_problems(text: str, source: str, *, allow_empty: bool = False) -> list[str]:
+    """Problems ("key: reason") that make the TOML text an unusable config; empty when valid.
+
+    The daemon's own validator (the one start-up, reload and replace use), so this reports
+    exactly what the daemon would.
+    """
+    brokers.load_plugins()  # as the daemon does: the config may name a plugin's broker kind
     try:
-        parse_config(decode(text, source), source)
+        validate_text(text, source, allow_empty=allow_empty)
     except ConfigError as exc:
         return exc.problems
     return []
@@ -69,9 +84,10 @@ def config_show(
 def config_validate(
     file: Annotated[Path, typer.Argument(help="TOML file to check.", exists=True, dir_okay=False)],
     as_json: JsonOption = False,
+    allow_empty: AllowEmptyOption = False,
 ) -> None:
     """Check a config file locally without sending it anywhere; lists each problem."""
-    _, problems = _read_config(file)
+    _, problems = _read_config(file, allow_empty=allow_empty)
     if as_json:
         emit_json({"file": str(file), "valid": not problems, "problems": problems})
     elif not problems:
@@ -80,13 +96,13 @@ def config_validate(
         raise _invalid(file, problems, show=not as_json)
 
 
-def _read_config(file: Path) -> tuple[str, list[str]]:
-    """The file's text and its problems (empty when valid)."""
+def _read_config(file: Path, *, allow_empty: bool = False) -> tuple[str, list[str]]:
+    """The file's text and its problems (empty when valid); not UTF-8 is a problem too."""
     try:
-        text = file.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise CliError(f"cannot read {file}: {exc}", ExitCode.USAGE) from None
-    return text, config_problems(text, str(file))
+        text = read_text(file)
+    except ConfigError as exc:
+        return "", exc.problems
+    return text, config_problems(text, str(file), allow_empty=allow_empty)
 
 
 def _invalid(file: Path, problems: list[str], *, show: bool = True) -> CliError:
@@ -179,10 +195,12 @@ def config_reload(
     url: UrlOption = None,
     home: HomeOption = None,
     as_json: JsonOption = False,
+    allow_empty: AllowEmptyOption = False,
 ) -> None:
     """Make the daemon reread its config file (refused, and the old one kept, if invalid).
     Says what changed, what is in force now and what waits for `risk-admin restart`."""
-    data = admin_post(url, "/admin/config/reload", None, password_stdin, home)
+    path = "/admin/config/reload" + ("?allow_empty=true" if allow_empty else "")
+    data = admin_post(url, path, None, password_stdin, home)
     report_change(data, "Configuration file reread", as_json)
 
 
@@ -193,15 +211,17 @@ def config_replace(
     url: UrlOption = None,
     home: HomeOption = None,
     as_json: JsonOption = False,
+    allow_empty: AllowEmptyOption = False,
 ) -> None:
     """Replace the daemon's config with FILE (checked here first, then by the daemon; nothing
     changes on any problem). Says what applies now and what waits for a restart."""
-    text, problems = _read_config(file)
+    text, problems = _read_config(file, allow_empty=allow_empty)
     if problems:
         raise _invalid(file, problems)
+    path = "/admin/config" + ("?allow_empty=true" if allow_empty else "")
     with Client(url, home=home) as client:
         authenticate(client, password_stdin)
-        data = client.put_text("/admin/config", text, "application/toml")
+        data = client.put_text(path, text, "application/toml")
     report_change(data, f"Configuration replaced with {file}", as_json)
 
 

@@ -16,7 +16,8 @@ def _parser() -> argparse.ArgumentParser:
         prog="risk-manager",
         description="Risk Manager Daemon: enforces trading risk rules at the broker.",
         epilog="Exit codes: 0 stopped cleanly, 1 unexpected error, 2 invalid configuration, "
-        "3 cannot start (port in use, already running), 70 watchdog: event loop stalled.",
+        "3 cannot start (port in use, already running, home not writable), 4 state database "
+        "unusable and no backup to restore, 70 watchdog: event loop stalled.",
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -26,6 +27,11 @@ def _parser() -> argparse.ArgumentParser:
     )
     run.add_argument("--config", type=Path, default=None, help="config file (default HOME/config)")
     run.add_argument("--port", type=int, default=None, help="API port; 0 picks a free one")
+    run.add_argument(
+        "--allow-empty",
+        action="store_true",
+        help="start even if the config has no account or no enabled rule (enforces nothing)",
+    )
     demo = commands.add_parser("demo", help="run a scripted trading session on the simulator")
     demo.add_argument("--home", type=Path, default=None, help="home to use (default: a temp dir)")
     demo.add_argument(
@@ -43,7 +49,9 @@ def main(argv: list[str] | None = None) -> int:
         return run_demo(args.home, keep=args.keep)
     from risk_manager.daemon import Daemon  # heavy imports only once arguments are valid
 
-    daemon = Daemon(args.home or default_home(), args.config, args.port)
+    daemon = Daemon(
+        args.home or default_home(), args.config, args.port, allow_empty=args.allow_empty
+    )
     return asyncio.run(daemon.run())
 
 

@@ -18,8 +18,16 @@ Severity = Literal["info", "warning", "critical"]
 Subscriber = Callable[[str, dict[str, Any]], None]
 
 
+# The last message a dropped listener receives (its stream then ends).
+DROPPED: Message = {"type": "dropped", "data": {"reason": "the client fell too far behind"}}
+
+
 class EventBus:
-    """Publish is synchronous and never blocks: a slow listener loses its oldest messages."""
+    """Publish is synchronous and never blocks: a listener whose queue is full is dropped.
+
+    Dropping is preferable to thinning: a dashboard that silently misses a lockout would
+    show a wrong picture, while a closed stream tells it to reconnect and start afresh.
+    """
 
     def __init__(self, queue_size: int = 1000) -> None:
         self._queues: set[asyncio.Queue[Message]] = set()
@@ -42,10 +50,14 @@ class EventBus:
         if not self._queues:
             return
         message = {"type": kind, "data": data}
-        for queue in self._queues:
+        for queue in list(self._queues):
             if queue.full():
-                queue.get_nowait()
-            queue.put_nowait(message)
+                self._queues.discard(queue)
+                while not queue.empty():
+                    queue.get_nowait()
+                queue.put_nowait(DROPPED)
+            else:
+                queue.put_nowait(message)
 
     def alert(
         self, kind: str, severity: Severity, message: str, *, account_id: str | None = None,

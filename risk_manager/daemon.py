@@ -14,7 +14,7 @@ import signal
 import socket
 import sys
 from collections.abc import Callable, Iterator
-from importlib import resources
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO
 
@@ -24,17 +24,23 @@ from loguru import logger
 
 from risk_manager import logs
 from risk_manager.api.app import create_app
+from risk_manager.api.connections import timed_protocol
+from risk_manager.api.listen import bind, url_host
 from risk_manager.auth import AdminAuth
 from risk_manager.brokers import registry as brokers
 from risk_manager.brokers.base import BrokerError
 from risk_manager.bus import EventBus
 from risk_manager.clock import Clock, ShiftableClock
 from risk_manager.config import Config, ConfigError, load_config
+from risk_manager.config.models import LogConfig
+from risk_manager.config.validate import emptiness
 from risk_manager.domain.events import ConnectionChange, OrderUpdate
 from risk_manager.domain.money import ZERO
 from risk_manager.enforcement.engine import RiskEngine
 from risk_manager.enforcement.executor import Batch, Executor
 from risk_manager.enforcement.journal import pending_batches
+from risk_manager.exit_codes import EXIT_CONFIG, EXIT_OK, EXIT_START, EXIT_UNEXPECTED, StartupError
+from risk_manager.home_files import ensure_config, lock_home, write_atomic
 from risk_manager.notify.watch import AlertWatch
 from risk_manager.notify.wiring import attach_notifier, watch_loop
 from risk_manager.paths import HomePaths
@@ -43,18 +49,12 @@ from risk_manager.reconcile import reconcile
 from risk_manager.runtime import Intake, Runtime
 from risk_manager.service.watchdog import LoopWatchdog, sd_notify
 from risk_manager.service.winconsole import ignore_logoff
+from risk_manager.state import backup
 from risk_manager.state.ledger import AccountState, DayTotals
 from risk_manager.state.store import Store
 
-EXIT_OK = 0
-EXIT_CONFIG = 2
-EXIT_START = 3
 SHUTDOWN_BUDGET_SECONDS = 25.0  # NSSM / systemd give us 30 s before they terminate
 BIND_RETRY_MAX_SECONDS = 60.0
-
-
-class StartupError(Exception):
-    """The daemon cannot start; the message says why and what to do."""
 
 
 class _Server(uvicorn.Server):
@@ -62,62 +62,6 @@ class _Server(uvicorn.Server):
     def capture_signals(self) -> Iterator[None]:
         # The daemon handles SIGINT/SIGTERM/SIGBREAK itself and stops uvicorn in order.
         yield
-
-
-def ensure_config(paths: HomePaths, config_path: Path | None) -> Path:
-    """The config file to use; on first run write the commented example into the home."""
-    if config_path is not None:
-        return config_path
-    if not paths.config_file.exists():
-        example = resources.files("risk_manager").joinpath("example_config.toml")
-        paths.config_file.write_text(example.read_text(encoding="utf-8"), encoding="utf-8")
-        logger.info("First run: wrote the example configuration to {}", paths.config_file)
-    return paths.config_file
-
-
-def _bind(host: str, port: int) -> socket.socket:
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    # IPPROTO_TCP explicitly: asyncio enables TCP_NODELAY on accepted sockets only when the
-    # protocol says TCP, and without it keep-alive responses stall ~40 ms on delayed ACKs.
-    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
-    if sys.platform == "win32":
-        # Windows' SO_REUSEADDR would let another process steal the port.
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_EXCLUSIVEADDRUSE, 1)
-    else:
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    try:
-        sock.bind((host, port))
-    except OSError as error:
-        sock.close()
-        raise StartupError(f"cannot listen on {host}:{port}: {error.strerror}") from None
-    sock.listen(128)
-    sock.setblocking(False)
-    return sock
-
-
-def _write_atomic(path: Path, text: str) -> None:
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)
-
-
-def lock_home(paths: HomePaths) -> IO[str]:
-    """Hold an OS lock on the home for the life of the process (released even by kill -9)."""
-    handle = (paths.state_dir / "daemon.lock").open("a+")
-    try:
-        if sys.platform == "win32":
-            import msvcrt
-
-            msvcrt.locking(handle.fileno(), msvcrt.LK_NBLCK, 1)
-        else:
-            import fcntl
-
-            fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except OSError:
-        handle.close()
-        pid = paths.pid_file.read_text().strip() if paths.pid_file.exists() else "?"
-        raise StartupError(f"another daemon already uses {paths.home} (PID {pid})") from None
-    return handle
 
 
 def _exit_if_died(task: asyncio.Task[None]) -> None:
@@ -133,28 +77,38 @@ def _exit_if_died(task: asyncio.Task[None]) -> None:
 class Daemon:
     """One run of the daemon process."""
 
-    def __init__(self, home: Path, config_path: Path | None = None, port: int | None = None):
+    def __init__(
+        self, home: Path, config_path: Path | None = None, port: int | None = None,
+        *, allow_empty: bool = False,
+    ) -> None:  # fmt: skip
         self.paths = HomePaths(home)
         self.config_path = config_path
         self.port_override = port
+        self.allow_empty = allow_empty
         self.runtime: Runtime | None = None
         self.watchdog: LoopWatchdog | None = None
         self._home_lock: IO[str] | None = None
         self._tasks: list[asyncio.Task[None]] = []
         self._api_ready = asyncio.Event()
         self._alert_watch: AlertWatch | None = None
+        self._log_settings: LogConfig | None = None
+        self._backups: backup.BackupSchedule
 
     async def run(self) -> int:
         """Start, serve until a stop is requested, shut down; returns the exit code."""
         try:
             server, sock = await self._startup()
         except ConfigError as error:
-            print(error.render(), file=sys.stderr)
-            return EXIT_CONFIG
+            return self._cannot_start(f"invalid configuration in {error}", EXIT_CONFIG)
         except StartupError as error:
-            logger.error("Cannot start: {}", error)
-            print(f"error: {error}", file=sys.stderr)
-            return EXIT_START
+            return self._cannot_start(str(error), error.exit_code)
+        except OSError as error:
+            # Typically the home: not writable, disk full, a directory where a file belongs.
+            where = f"{error.filename}: " if error.filename else ""
+            return self._cannot_start(f"{where}{error.strerror or error}", EXIT_START)
+        except Exception as error:
+            logger.opt(exception=error).critical("Unexpected error during start-up")
+            return self._cannot_start(f"unexpected error: {error!r}", EXIT_UNEXPECTED)
         runtime = self.runtime
         assert runtime is not None
         serve = asyncio.create_task(self._serve_api(server, sock), name="api")
@@ -165,9 +119,10 @@ class Daemon:
                 ready.cancel()
                 await serve
                 return EXIT_START
-        _write_atomic(self.paths.pid_file, str(os.getpid()))
+        write_atomic(self.paths.pid_file, str(os.getpid()))
         logger.info("Daemon started (PID {})", os.getpid())
         sd_notify("READY=1")
+        self._announce(runtime)
         await runtime.stop_requested.wait()
         return await self._shutdown(server, serve)
 
@@ -180,8 +135,8 @@ class Daemon:
             if serving.done():
                 return await serving
             await asyncio.sleep(0.005)
-        url = f"http://{_url_host(sock)}:{sock.getsockname()[1]}"
-        _write_atomic(self.paths.url_file, url)
+        url = f"http://{url_host(sock)}:{sock.getsockname()[1]}"
+        write_atomic(self.paths.url_file, url)
         logger.info("API listening on {}", url)
         self._api_ready.set()
         await serving
@@ -194,27 +149,49 @@ class Daemon:
         while True:
             await asyncio.sleep(delay)
             try:
-                sock = _bind(host, port)
+                sock = bind(host, port)
             except StartupError:
                 delay = min(delay * 2, BIND_RETRY_MAX_SECONDS)
                 continue
             runtime.bus.alert("api_bound", "info", f"The API now listens on {host}:{port}")
             return sock
 
+    def _cannot_start(self, message: str, code: int) -> int:
+        """One line on stderr (and in the log once it is configured); returns the exit code."""
+        if self._log_settings is not None:
+            logger.error("Cannot start: {}", message)
+        if self._log_settings is None or not self._log_settings.console:
+            print(f"risk-manager: cannot start: {message}", file=sys.stderr)
+        return code
+
+    def _announce(self, runtime: Runtime) -> None:
+        """Critical alerts about how this run started (enforcing nothing, restored state)."""
+        if reason := emptiness(runtime.config):
+            runtime.critical("config_empty", f"Started with --allow-empty: {reason}")
+        if restored := runtime.state_restored:
+            runtime.critical(
+                "state_restored",
+                f"The state database was {restored.problem}: restored the backup "
+                f"{restored.backup} (the unusable files are in {restored.moved_to}); "
+                "lockouts and rule state newer than the backup are lost, positions and orders "
+                "were reconciled with the broker",
+            )
+
     async def _startup(self) -> tuple[_Server, socket.socket | None]:
         self.paths.ensure()
         config_file = ensure_config(self.paths, self.config_path)
         brokers.load_plugins()  # before the config: it may name a plugin's broker kind
-        config = load_config(config_file)
+        config = load_config(config_file, allow_empty=self.allow_empty)
         if self.port_override is not None:
             config = config.model_copy(
                 update={"daemon": config.daemon.model_copy(update={"port": self.port_override})}
             )
         logs.configure(self.paths.logs_dir, config.daemon.log)
+        self._log_settings = config.daemon.log
         # Before any state is touched: a second daemon on this home stops here.
         self._home_lock = lock_home(self.paths)
         try:
-            sock: socket.socket | None = _bind(config.daemon.host, config.daemon.port)
+            sock: socket.socket | None = bind(config.daemon.host, config.daemon.port)
             bind_error = None
         except StartupError as error:
             # Anyone can take the port before the service starts: enforce anyway, retry it.
@@ -223,7 +200,17 @@ class Daemon:
         if crashed:
             logger.critical("The previous run did not stop cleanly (crash or kill); recovering")
         self.paths.running_marker.write_text(str(os.getpid()))
+        restored = backup.prepare(
+            self.paths.database, self.paths.backups_dir, self.paths.history_marker,
+            datetime.now(UTC),
+        )  # fmt: skip
         runtime = self.runtime = self._assemble(config, config_file, crashed)
+        self.paths.history_marker.touch()  # from now on this home's state is never new
+        runtime.state_restored = restored
+        self._backups = backup.BackupSchedule(
+            self.paths.database, self.paths.backups_dir,
+            config.daemon.backup_interval_seconds, config.daemon.backup_generations,
+        )  # fmt: skip
         if bind_error is not None:
             message = f"{bind_error}; enforcing without the API and retrying the bind"
             logger.critical(message)  # also reaches the Windows Event Log (logs.configure)
@@ -238,6 +225,8 @@ class Daemon:
                 server_header=False,
                 date_header=False,
                 timeout_graceful_shutdown=2,
+                http=timed_protocol(config.daemon.request_timeout_seconds),
+                timeout_keep_alive=max(1, round(config.daemon.idle_timeout_seconds)),
             )
         )
         return server, sock
@@ -372,18 +361,20 @@ class Daemon:
             logger.warning("Reconcile after reconnect failed: {}", error)
 
     async def _housekeeping(self, runtime: Runtime) -> None:
-        interval = runtime.config.daemon.snapshot_interval_seconds
+        settings = runtime.config.daemon
         since_snapshot = 0.0
         while True:
             # On the daemon's clock: a replay drives the rule tick without really sleeping.
             await runtime.clock.sleep(1.0)
-            runtime.pipeline.roll_day_if_due(runtime.clock.now())
+            now = runtime.clock.now()
+            runtime.pipeline.roll_day_if_due(now)
             runtime.engine.tick(runtime.pipeline.accounts.values())
             since_snapshot += 1.0
-            if since_snapshot >= interval:
+            if since_snapshot >= settings.snapshot_interval_seconds:
                 since_snapshot = 0.0
                 runtime.pipeline.snapshot()
             await asyncio.to_thread(runtime.store.checkpoint)
+            await self._backups.tick(runtime.pipeline.calendar.day_of(now), 1.0)
 
     async def _shutdown(self, server: _Server, serve: asyncio.Task[None]) -> int:
         runtime = self.runtime
@@ -412,6 +403,7 @@ class Daemon:
             self.watchdog.stop()
         runtime.pipeline.snapshot()
         runtime.store.close()
+        self._backups.take()  # a generation at every clean stop
         for path in (self.paths.pid_file, self.paths.url_file, self.paths.running_marker):
             path.unlink(missing_ok=True)
         logger.info("Daemon stopped cleanly")
@@ -432,8 +424,3 @@ def _admin_auth_slowed(bus: EventBus) -> Callable[[int, int], None]:
         )
 
     return slowed
-
-
-def _url_host(sock: socket.socket) -> str:
-    host = sock.getsockname()[0]
-    return f"[{host}]" if ":" in host else host

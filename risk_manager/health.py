@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from dataclasses import asdict
 from datetime import datetime
 from typing import Any
 
@@ -46,6 +47,7 @@ def health_report(runtime: Runtime) -> dict[str, Any]:
         "stale_quotes": stale,
         "enforcement_failures": failures,
         "previous_run": "crashed" if runtime.previous_run_crashed else "clean",
+        "state_restored": _restored(runtime),
         "admin_auth": _admin_auth(runtime),
         "notifications": None if runtime.notifier is None else runtime.notifier.status(),
     }
@@ -61,6 +63,12 @@ def stale_symbols(runtime: Runtime, now: datetime) -> list[str]:
         if (now - ts).total_seconds() > stale_after
         and any(symbol in a.positions for a in pipeline.accounts.values())
     )
+
+
+def _restored(runtime: Runtime) -> dict[str, str] | None:
+    """What start-up restored, when the database was unusable (null otherwise)."""
+    restored = runtime.state_restored
+    return None if restored is None else asdict(restored)
 
 
 def _admin_auth(runtime: Runtime) -> dict[str, Any] | None:

@@ -42,6 +42,15 @@ class HomePaths:
         return self.state_dir / "risk_manager.sqlite3"
 
     @property
+    def backups_dir(self) -> Path:
+        return self.state_dir / "backups"
+
+    @property
+    def history_marker(self) -> Path:
+        """Present once a daemon has run on this home: its state is never silently new."""
+        return self.state_dir / "history"
+
+    @property
     def pid_file(self) -> Path:
         return self.state_dir / "daemon.pid"
 

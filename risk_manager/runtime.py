@@ -7,6 +7,8 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from loguru import logger
+
 from risk_manager.auth import AdminAuth
 from risk_manager.brokers.base import Broker
 from risk_manager.bus import EventBus
@@ -18,6 +20,7 @@ from risk_manager.enforcement.executor import Executor
 from risk_manager.notify.notifier import Notifier
 from risk_manager.paths import HomePaths
 from risk_manager.pipeline import Pipeline
+from risk_manager.state.backup import Restored
 from risk_manager.state.store import Store
 
 
@@ -53,12 +56,18 @@ class Runtime:
     previous_run_crashed: bool
     auth: AdminAuth | None = None  # admin routes answer 503 without it
     notifier: Notifier | None = None
+    state_restored: Restored | None = None  # start-up replaced an unusable database
     stop_requested: asyncio.Event = field(default_factory=asyncio.Event)
     started_monotonic: float = field(default_factory=time.monotonic)
 
     @property
     def uptime_seconds(self) -> float:
         return time.monotonic() - self.started_monotonic
+
+    def critical(self, kind: str, message: str) -> None:
+        """A critical log line and the same as an alert on the bus (the notifier sends it)."""
+        logger.critical(message)
+        self.bus.alert(kind, "critical", message)
 
     def is_locked(self, account_id: str) -> bool:
         """Whether the account holds any active lockout."""

@@ -53,9 +53,13 @@ class DaemonProcess:
         extra_args: tuple[str, ...] = (),
         prefix: tuple[str, ...] = (),
         python: str = sys.executable,
+        *,
+        allow_empty: bool = True,
     ) -> None:
         self.home = home
-        self.extra_args = extra_args
+        # Most tests run without rules (an empty profile), which the daemon refuses unless
+        # confirmed; the tests of that refusal pass allow_empty=False.
+        self.extra_args = (*extra_args, "--allow-empty") if allow_empty else extra_args
         self.python = python
         # A wrapper (sandbox, another user) that must exec the daemon so the PID stays its own.
         self.prefix = prefix

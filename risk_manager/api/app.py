@@ -65,6 +65,11 @@ def _install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(HTTPException)
     async def http_error(_: Request, exc: HTTPException) -> JSONResponse:
+        if exc.status_code == 400:
+            # FastAPI's answer to a body it cannot parse as JSON at all (e.g. not UTF-8):
+            # the same documented 422 as any other malformed body.
+            problem = f"body: cannot be parsed as JSON ({exc.detail})"
+            return JSONResponse(error_body("validation_error", problem, [problem]), 422)
         code = _HTTP_CODES.get(exc.status_code, f"http_{exc.status_code}")
         return JSONResponse(error_body(code, str(exc.detail)), exc.status_code, exc.headers)
 
@@ -103,4 +108,7 @@ def create_app(runtime: Runtime) -> Any:
     mount_docs(app, TITLE)
     settings = runtime.config.daemon
     extra_hosts = frozenset({settings.host.lower()}) if settings.allow_remote else frozenset()
-    return GuardMiddleware(app, max_body=settings.max_body_bytes, extra_hosts=extra_hosts)
+    return GuardMiddleware(
+        app, max_body=settings.max_body_bytes, extra_hosts=extra_hosts,
+        body_timeout=settings.request_timeout_seconds,
+    )  # fmt: skip

@@ -30,7 +30,8 @@ class ConfigError(Exception):
 
 
 def _key(location: tuple[int | str, ...]) -> str:
-    return ".".join(str(part) for part in location) or "(top level)"
+    # "[key]" marks a problem with a dict key itself: the key before it already names it.
+    return ".".join(str(part) for part in location if part != "[key]") or "(top level)"
 
 
 def _untagged(location: tuple[int | str, ...]) -> tuple[int | str, ...]:
@@ -76,10 +77,21 @@ def decode(text: str, source: str, *, as_json: bool = False) -> dict[str, Any]:
         raise ConfigError(source, [f"JSON syntax: {error}"]) from None
 
 
-def load_config(path: Path) -> Config:
-    """Read and validate a TOML file."""
+def read_text(path: Path) -> str:
+    """The file's text; it must be UTF-8 (TOML requires it)."""
     try:
-        text = path.read_text(encoding="utf-8")
+        raw = path.read_bytes()
     except OSError as error:
         raise ConfigError(str(path), [f"cannot read file: {error.strerror}"]) from None
-    return parse_config(decode(text, str(path)), str(path))
+    return text_of(raw, str(path))
+
+
+def text_of(raw: bytes, source: str) -> str:
+    """UTF-8 bytes as text (a UTF-8 byte-order mark is tolerated); anything else refused."""
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        hint = "UTF-16" if raw[:2] in (b"\xff\xfe", b"\xfe\xff") else "not UTF-8"
+        raise ConfigError(
+            source, [f"(file): {hint} text (bad byte at offset {error.start}); save it as UTF-8"]
+        ) from None

@@ -16,6 +16,7 @@ from risk_manager.config.broker import (
     default_settings,
     registered_settings,
 )
+from risk_manager.domain.strict import MAX_SECONDS, StrictBool, StrictFloat, StrictInt
 from risk_manager.domain.tradingday import TradingCalendar
 from risk_manager.netaddr import is_loopback_host
 from risk_manager.notify.settings import NotificationsConfig
@@ -30,18 +31,25 @@ class LogConfig(Frozen):
     level: Literal["TRACE", "DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     rotation: str = "10 MB"
     retention: str = "30 days"
-    console: bool = True
+    console: StrictBool = True
 
 
 class DaemonConfig(Frozen):
     host: str = "127.0.0.1"
-    port: int = Field(5555, ge=0, le=65535)
-    allow_remote: bool = False
-    allow_admin_unlock: bool = True
-    snapshot_interval_seconds: float = Field(30, gt=0, le=30)
-    stale_quote_seconds: float = Field(30, gt=0)
-    watchdog_seconds: float = Field(30, ge=2)
-    max_body_bytes: int = Field(1_000_000, ge=1024)
+    port: StrictInt = Field(5555, ge=0, le=65535)
+    allow_remote: StrictBool = False
+    allow_admin_unlock: StrictBool = True
+    snapshot_interval_seconds: StrictFloat = Field(30, gt=0, le=30)
+    stale_quote_seconds: StrictFloat = Field(30, gt=0, le=MAX_SECONDS)
+    watchdog_seconds: StrictFloat = Field(30, ge=2, le=600)
+    max_body_bytes: StrictInt = Field(1_000_000, ge=1024, le=64_000_000)
+    # A request's headers, then its body, must each arrive within this many seconds.
+    request_timeout_seconds: StrictFloat = Field(10, gt=0, le=300)
+    # An open connection with no request in progress is closed after this many seconds.
+    idle_timeout_seconds: StrictFloat = Field(5, gt=0, le=300)
+    # Online copies of the state database: how often, and how many generations to keep.
+    backup_interval_seconds: StrictFloat = Field(300, ge=10, le=86_400)
+    backup_generations: StrictInt = Field(3, ge=1, le=100)
     log: LogConfig = LogConfig()
 
     @model_validator(mode="after")

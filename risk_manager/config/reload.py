@@ -20,9 +20,10 @@ from typing import Any, Protocol
 
 from loguru import logger
 
-from risk_manager.config.loader import ConfigError, decode, load_config, parse_config
+from risk_manager.config.loader import ConfigError, decode, text_of
 from risk_manager.config.models import AccountConfig, Config
 from risk_manager.config.toml_writer import to_toml
+from risk_manager.config.validate import emptiness, load_config, validate, validate_text
 from risk_manager.errors import InvalidRequest, OperationFailed
 
 # [daemon] settings read on every use, so they take effect without a restart.
@@ -60,6 +61,9 @@ class RunningDaemon(Protocol):
 
     def audit_all(self, what: str, details: Mapping[str, object]) -> None:
         """One audit record per running account."""
+
+    def critical(self, kind: str, message: str) -> None:
+        """A critical log line and alert (the notifier sends it)."""
 
 
 def diff_keys(old: Any, new: Any, prefix: str = "") -> list[str]:
@@ -103,7 +107,8 @@ class ConfigReloader:
         # The config as the file had it at start (before command-line overrides such as
         # --port): restart-only keys are compared with this to say what still needs a restart.
         try:
-            self._boot = load_config(path)
+            # It started with this config, so an empty one was confirmed then.
+            self._boot = load_config(path, allow_empty=True)
         except ConfigError:
             self._boot = daemon.config
         self._file = self._boot
@@ -125,12 +130,12 @@ class ConfigReloader:
             "restart_required": self._pending_restart(self._file),
         }
 
-    def reload(self) -> dict[str, Any]:
+    def reload(self, *, allow_empty: bool = False) -> dict[str, Any]:
         """Re-read the config file and apply it; on any problem keep the running config."""
         path = self.path
         try:
-            text = path.read_text(encoding="utf-8")
-            plan = self._plan(parse_config(decode(text, path.name), path.name))
+            text = text_of(path.read_bytes(), path.name)
+            plan = self._plan(validate_text(text, path.name, allow_empty=allow_empty))
         except OSError as error:
             self.daemon.audit_all("config reload refused", {"problems": [error.strerror]})
             raise _unreadable(error) from None
@@ -140,7 +145,7 @@ class ConfigReloader:
         self._apply(plan)
         return self._report("config reload", plan)
 
-    def replace(self, body: str, *, as_json: bool) -> dict[str, Any]:
+    def replace(self, body: str, *, as_json: bool, allow_empty: bool = False) -> dict[str, Any]:
         """Validate a whole new config (TOML text or a JSON object), write it, apply it."""
         source = "request body"
         try:
@@ -152,7 +157,7 @@ class ConfigReloader:
                     raise ConfigError(source, ["(top level): cannot be written as TOML"])
             else:
                 text = body
-            plan = self._plan(parse_config(document, source))
+            plan = self._plan(validate(document, source, allow_empty=allow_empty))
         except ConfigError as error:
             self.daemon.audit_all("config replace refused", {"problems": error.problems})
             raise config_rejected(error) from None
@@ -210,6 +215,10 @@ class ConfigReloader:
     def _apply(self, plan: Plan) -> None:
         self.daemon.adopt(plan.effective)
         self._file = plan.file_config
+        if reason := emptiness(plan.file_config):
+            self.daemon.critical(
+                "config_empty", f"A config that enforces nothing was applied: {reason}"
+            )
 
     def _report(self, what: str, plan: Plan) -> dict[str, Any]:
         details = {

@@ -61,6 +61,14 @@ def symbol_root(symbol: str) -> str:
     return match.group(1) if match else symbol
 
 
+def known_root(symbol: str) -> str:
+    """The root of `symbol`; ValueError naming the known roots when the table lacks it."""
+    root = symbol_root(symbol)
+    if root not in CONTRACTS:
+        raise ValueError(f"unknown symbol {symbol!r} (known roots: {', '.join(sorted(CONTRACTS))})")
+    return root
+
+
 def lookup(symbol: str) -> ContractSpec:
     """The built-in spec for a symbol, by root."""
     try:

@@ -67,6 +67,9 @@ class AdminActions:
     def live_accounts(self) -> Collection[str]:
         return self.runtime.pipeline.accounts.keys()
 
+    def critical(self, kind: str, message: str) -> None:
+        self.runtime.critical(kind, message)
+
     def audit_all(self, what: str, details: Mapping[str, object]) -> None:
         """One audit record per running account (the enforcement log is per account)."""
         runtime = self.runtime

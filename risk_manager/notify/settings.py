@@ -7,9 +7,11 @@ names a file in the home's `secrets/` folder, so config output cannot leak them.
 from __future__ import annotations
 
 import re
-from typing import Literal, Self
+from typing import Annotated, Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from risk_manager.domain.strict import MAX_SECONDS, StrictBool, StrictFloat, StrictInt
 
 Severity = Literal["info", "warning", "critical"]
 SEVERITY_RANK: dict[str, int] = {"info": 0, "warning": 1, "critical": 2}
@@ -35,13 +37,13 @@ class ChannelConfig(_Frozen):
 
     kind: Literal["discord", "telegram", "webhook"]
     secret: str
-    enabled: bool = True
+    enabled: StrictBool = True
     min_severity: Severity = "warning"
     accounts: tuple[str, ...] = ()  # empty: every account and the daemon-wide messages
     chat_id: str | None = None  # telegram: the chat to post in
     telegram_api: str = "https://api.telegram.org"
     signing_secret: str | None = None  # webhook: file with the HMAC-SHA256 key
-    rate_limit_per_minute: int = Field(20, ge=1, le=600)
+    rate_limit_per_minute: StrictInt = Field(20, ge=1, le=600)
 
     @field_validator("secret", "signing_secret")
     @classmethod
@@ -60,23 +62,20 @@ class ChannelConfig(_Frozen):
 
 
 class NotificationsConfig(_Frozen):
-    enabled: bool = True
+    enabled: StrictBool = True
     # Warn once per level and trading day when a loss reaches this share of its limit.
-    warn_at_percent: tuple[int, ...] = (80,)
-    disconnect_alert_seconds: float = Field(30, gt=0)
-    timeout_seconds: float = Field(10, gt=0, le=60)
-    retry_base_seconds: float = Field(1, gt=0, le=60)
-    retry_max_seconds: float = Field(300, gt=0)
-    attempts: int = Field(5, ge=1, le=50)  # for info / warning; critical retries for the window
-    critical_retry_hours: float = Field(24, gt=0, le=168)
+    warn_at_percent: tuple[Annotated[StrictInt, Field(ge=1, le=99)], ...] = (80,)
+    disconnect_alert_seconds: StrictFloat = Field(30, gt=0, le=MAX_SECONDS)
+    timeout_seconds: StrictFloat = Field(10, gt=0, le=60)
+    retry_base_seconds: StrictFloat = Field(1, gt=0, le=60)
+    retry_max_seconds: StrictFloat = Field(300, gt=0, le=MAX_SECONDS)
+    attempts: StrictInt = Field(5, ge=1, le=50)  # info / warning; critical retries for the window
+    critical_retry_hours: StrictFloat = Field(24, gt=0, le=168)
     channels: dict[str, ChannelConfig] = Field(default_factory=dict)
 
     @field_validator("warn_at_percent")
     @classmethod
     def _percentages(cls, levels: tuple[int, ...]) -> tuple[int, ...]:
-        for level in levels:
-            if not 1 <= level <= 99:
-                raise ValueError(f"warning level {level} must be a percentage from 1 to 99")
         return tuple(sorted(set(levels)))
 
     @model_validator(mode="after")

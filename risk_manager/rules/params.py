@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 from datetime import date, time
-from decimal import Decimal
 from itertools import pairwise
 from typing import Literal, Self
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from risk_manager.domain.contracts import CONTRACTS, symbol_root
+from risk_manager.domain.contracts import known_root
+from risk_manager.domain.strict import Contracts, Dollars, Minutes, Seconds, StrictBool, Ticks
 
 
 class RuleParams(BaseModel):
@@ -18,15 +18,7 @@ class RuleParams(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    enabled: bool = True
-
-
-def _known_root(symbol: str) -> str:
-    root = symbol_root(symbol)
-    if root not in CONTRACTS:
-        known = ", ".join(sorted(CONTRACTS))
-        raise ValueError(f"unknown symbol {symbol!r} (known roots: {known})")
-    return root
+    enabled: StrictBool = True
 
 
 def zone_name(name: str) -> str:
@@ -39,40 +31,38 @@ def zone_name(name: str) -> str:
 
 
 class MaxContracts(RuleParams):
-    limit: int = Field(ge=0)
-    close_all: bool = False
-    lockout_minutes: int | None = Field(None, gt=0)
+    limit: Contracts
+    close_all: StrictBool = False
+    lockout_minutes: Minutes | None = Field(None, gt=0)
 
 
 class MaxContractsPerInstrument(RuleParams):
-    limits: dict[str, int] = Field(default_factory=dict)
-    default_limit: int | None = Field(None, ge=0)
-    block_unlisted: bool = False
+    limits: dict[str, Contracts] = Field(default_factory=dict)
+    default_limit: Contracts | None = None
+    block_unlisted: StrictBool = False
 
     @field_validator("limits")
     @classmethod
     def _roots(cls, limits: dict[str, int]) -> dict[str, int]:
         out: dict[str, int] = {}
         for symbol, limit in limits.items():
-            if limit < 0:
-                raise ValueError(f"limit for {symbol} must be ≥ 0, got {limit}")
-            out[_known_root(symbol)] = limit
+            out[known_root(symbol)] = limit
         return out
 
 
 class DailyRealizedLoss(RuleParams):
-    limit: Decimal = Field(gt=0, description="dollars, positive")
-    include_unrealized: bool = False
+    limit: Dollars = Field(gt=0, description="dollars, positive")
+    include_unrealized: StrictBool = False
 
 
 class DailyUnrealizedLoss(RuleParams):
-    limit: Decimal = Field(gt=0)
+    limit: Dollars = Field(gt=0)
     scope: Literal["position", "total"] = "position"
-    lockout: bool = False
+    lockout: StrictBool = False
 
 
 class MaxUnrealizedProfit(RuleParams):
-    target: Decimal = Field(gt=0)
+    target: Dollars = Field(gt=0)
 
 
 CooldownWindow = Literal["per_minute", "per_hour"]
@@ -80,10 +70,10 @@ DEFAULT_COOLDOWN: dict[CooldownWindow, int] = {"per_minute": 60, "per_hour": 180
 
 
 class TradeFrequencyLimit(RuleParams):
-    per_minute: int | None = Field(None, gt=0)
-    per_hour: int | None = Field(None, gt=0)
-    per_day: int | None = Field(None, gt=0)
-    cooldown_seconds: dict[CooldownWindow, int] = Field(
+    per_minute: Contracts | None = Field(None, gt=0)
+    per_hour: Contracts | None = Field(None, gt=0)
+    per_day: Contracts | None = Field(None, gt=0)
+    cooldown_seconds: dict[CooldownWindow, Seconds] = Field(
         default_factory=lambda: dict[CooldownWindow, int](DEFAULT_COOLDOWN.items())
     )
 
@@ -99,8 +89,8 @@ class TradeFrequencyLimit(RuleParams):
 class LossTier(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    loss: Decimal = Field(gt=0)
-    minutes: int = Field(gt=0)
+    loss: Dollars = Field(gt=0)
+    minutes: Minutes = Field(gt=0)
 
 
 class CooldownAfterLoss(RuleParams):
@@ -122,7 +112,7 @@ class CooldownAfterLoss(RuleParams):
 
 
 class NoStopLossGrace(RuleParams):
-    grace_seconds: int = Field(gt=0)
+    grace_seconds: Seconds = Field(gt=0)
 
 
 Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
@@ -147,7 +137,7 @@ class SessionBlockOutside(RuleParams):
     windows: tuple[SessionWindow, ...] = Field(min_length=1)
     overrides: dict[str, tuple[SessionWindow, ...]] = Field(default_factory=dict)
     holidays: tuple[date, ...] = ()
-    flatten_at_end: bool = True
+    flatten_at_end: StrictBool = True
 
     @field_validator("timezone")
     @classmethod
@@ -159,7 +149,7 @@ class SessionBlockOutside(RuleParams):
     def _override_roots(
         cls, overrides: dict[str, tuple[SessionWindow, ...]]
     ) -> dict[str, tuple[SessionWindow, ...]]:
-        return {_known_root(symbol): windows for symbol, windows in overrides.items()}
+        return {known_root(symbol): windows for symbol, windows in overrides.items()}
 
 
 class AuthLossGuard(RuleParams):
@@ -172,15 +162,16 @@ class SymbolBlocks(RuleParams):
     @field_validator("symbols")
     @classmethod
     def _roots(cls, symbols: tuple[str, ...]) -> tuple[str, ...]:
-        # Exact roots: blocking ES must not block MES, so no prefix matching anywhere.
-        return tuple(symbol_root(symbol) for symbol in symbols)
+        # Exact roots: blocking ES must not block MES, so no prefix matching anywhere. An
+        # unknown root is refused: a typo would otherwise block nothing, silently.
+        return tuple(known_root(symbol) for symbol in symbols)
 
 
 class TradeManagement(RuleParams):
-    breakeven_trigger_ticks: int | None = Field(None, gt=0)
-    breakeven_offset_ticks: int = Field(0, ge=0)
-    trail_activation_ticks: int | None = Field(None, gt=0)
-    trail_distance_ticks: int | None = Field(None, gt=0)
+    breakeven_trigger_ticks: Ticks | None = Field(None, gt=0)
+    breakeven_offset_ticks: Ticks = 0
+    trail_activation_ticks: Ticks | None = Field(None, gt=0)
+    trail_distance_ticks: Ticks | None = Field(None, gt=0)
 
     @model_validator(mode="after")
     def _consistent(self) -> Self:
@@ -197,25 +188,25 @@ class TradeManagement(RuleParams):
 
 
 class DailyRealizedProfit(RuleParams):
-    target: Decimal = Field(gt=0)
+    target: Dollars = Field(gt=0)
 
 
 class TrailingDrawdown(RuleParams):
-    max_loss: Decimal = Field(gt=0)
-    starting_balance: Decimal = Field(gt=0)
+    max_loss: Dollars = Field(gt=0)
+    starting_balance: Dollars = Field(gt=0)
     mode: Literal["end_of_day", "intraday"] = "end_of_day"
     # Prop-firm default: a breach ends trading on the account until an admin acts.
-    permanent: bool = True
+    permanent: StrictBool = True
 
 
 class TrailingDailyLoss(RuleParams):
-    limit: Decimal = Field(gt=0, description="dollars below the day's peak")
+    limit: Dollars = Field(gt=0, description="dollars below the day's peak")
     trail_from: Literal["unrealized", "realized"] = "unrealized"
     action: Literal["liquidate", "liquidate_and_block"] = "liquidate_and_block"
 
 
 class WeeklyRealizedLoss(RuleParams):
-    limit: Decimal = Field(gt=0, description="dollars, positive")
+    limit: Dollars = Field(gt=0, description="dollars, positive")
     # The week opens at the daily reset time on this day (Sunday 17:00 Chicago by default).
     week_starts: Weekday = "sun"
 

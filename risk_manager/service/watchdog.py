@@ -10,9 +10,8 @@ import time
 
 from loguru import logger
 
+from risk_manager.exit_codes import EXIT_WATCHDOG as EX_SOFTWARE
 from risk_manager.service import winevent
-
-EX_SOFTWARE = 70  # sysexits.h: internal software error
 
 
 def sd_notify(message: str) -> bool:

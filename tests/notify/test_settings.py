@@ -35,7 +35,9 @@ def test_a_bad_channel_is_refused_with_the_reason(channel: dict[str, object], pr
 
 
 def test_warning_levels_must_be_percentages_and_are_sorted() -> None:
-    with pytest.raises(ConfigError, match="must be a percentage from 1 to 99"):
+    with pytest.raises(
+        ConfigError, match=r"warn_at_percent\.1: Input should be less than or equal to 99"
+    ):
         parse_config(config({"kind": "webhook", "secret": "w"}, warn_at_percent=[80, 100]))
     parsed = parse_config(config({"kind": "webhook", "secret": "w"}, warn_at_percent=[90, 50]))
     assert parsed.notifications.warn_at_percent == (50, 90)

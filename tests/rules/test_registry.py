@@ -44,24 +44,24 @@ def full_profile() -> Profile:
         {
             "max_contracts": {"limit": 2},
             "max_contracts_per_instrument": {"default_limit": 1},
-            "daily_realized_loss": {"limit": "100", "include_unrealized": True},
-            "daily_unrealized_loss": {"limit": "50", "scope": "total"},
-            "max_unrealized_profit": {"target": "500"},
+            "daily_realized_loss": {"limit": 100, "include_unrealized": True},
+            "daily_unrealized_loss": {"limit": 50, "scope": "total"},
+            "max_unrealized_profit": {"target": 500},
             "trade_frequency_limit": {"per_minute": 1, "per_day": 5},
-            "cooldown_after_loss": {"tiers": [{"loss": "10", "minutes": 5}]},
+            "cooldown_after_loss": {"tiers": [{"loss": 10, "minutes": 5}]},
             "no_stop_loss_grace": {"grace_seconds": 5},
             "session_block_outside": {"windows": [{"start": "08:30", "end": "15:00"}]},
             "auth_loss_guard": {},
             "symbol_blocks": {"symbols": ["CL"]},
             "trade_management": {"breakeven_trigger_ticks": 4},
-            "daily_realized_profit": {"target": "1000"},
+            "daily_realized_profit": {"target": 1000},
             "trailing_drawdown": {
-                "max_loss": "2000",
-                "starting_balance": "50000",
+                "max_loss": 2000,
+                "starting_balance": 50000,
                 "mode": "intraday",
             },
-            "trailing_daily_loss": {"limit": "500", "trail_from": "realized"},
-            "weekly_realized_loss": {"limit": "1500"},
+            "trailing_daily_loss": {"limit": 500, "trail_from": "realized"},
+            "weekly_realized_loss": {"limit": 1500},
         }
     )
 

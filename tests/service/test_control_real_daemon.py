@@ -18,7 +18,7 @@ def test_real_daemon_starts_detached_answers_health_and_stops_cleanly(
 ) -> None:
     monkeypatch.delenv(control.URL_ENV, raising=False)
     home = tmp_path / "home"
-    write_config(home)  # simulated broker on a free port
+    write_config(home, "max_contracts.limit = 5")  # simulated broker on a free port
     started = control.start(home, timeout=30)
     try:
         info = control.status(home)

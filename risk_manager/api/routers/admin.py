@@ -4,14 +4,16 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, BackgroundTasks, Depends, Request
+from fastapi import APIRouter, BackgroundTasks, Depends, Query, Request
 from pydantic import BaseModel, ConfigDict, Field
 
 from risk_manager.api.auth_deps import AdminRequired, AuthDep
 from risk_manager.api.deps import AccountDep, RuntimeDep
 from risk_manager.api.envelope import ApiError, ok
 from risk_manager.api.views import order_view, position_view
-from risk_manager.config.reload import ConfigReloader
+from risk_manager.config.loader import ConfigError, text_of
+from risk_manager.config.reload import ConfigReloader, config_rejected
+from risk_manager.domain.strict import StrictInt
 from risk_manager.enforcement.admin import AdminActions
 from risk_manager.enforcement.lockouts import lockout_view
 
@@ -43,7 +45,9 @@ class SessionRequest(BaseModel):
 class UnlockRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    lockout_id: int | None = Field(None, ge=1, description="end only this lockout (default all)")
+    lockout_id: StrictInt | None = Field(
+        None, ge=1, le=2**63 - 1, description="end only this lockout (default all)"
+    )
 
 
 class NotifyTestRequest(BaseModel):
@@ -81,6 +85,12 @@ async def session(body: SessionRequest, auth: AuthDep) -> dict[str, Any]:
 
 # -- config -----------------------------------------------------------------------------------
 
+# A query string has no types: "true" is the boolean here (strictness is for bodies).
+AllowEmpty = Annotated[
+    bool,
+    Query(description="confirm a config with no account or no enabled rule (enforces nothing)"),
+]
+
 _CONFIG_BODY = {
     "requestBody": {
         "required": True,
@@ -100,8 +110,8 @@ async def get_config(ops: ReloaderDep) -> dict[str, Any]:
 
 
 @router.post("/config/reload", summary="Re-read the config file and apply it", responses=_ERRORS)
-async def reload_config(ops: ReloaderDep) -> dict[str, Any]:
-    return ok(ops.reload())
+async def reload_config(ops: ReloaderDep, allow_empty: AllowEmpty = False) -> dict[str, Any]:
+    return ok(ops.reload(allow_empty=allow_empty))
 
 
 @router.put(
@@ -110,7 +120,9 @@ async def reload_config(ops: ReloaderDep) -> dict[str, Any]:
     openapi_extra=_CONFIG_BODY,
     responses={**_ERRORS, 422: {"description": "every problem as `key: reason`"}},
 )
-async def put_config(request: Request, ops: ReloaderDep) -> dict[str, Any]:
+async def put_config(
+    request: Request, ops: ReloaderDep, allow_empty: AllowEmpty = False
+) -> dict[str, Any]:
     media = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if media != "application/json" and media not in TOML_TYPES:
         raise ApiError(
@@ -119,10 +131,10 @@ async def put_config(request: Request, ops: ReloaderDep) -> dict[str, Any]:
             "send TOML (application/toml or text/plain) or application/json",
         )
     try:
-        text = (await request.body()).decode("utf-8")
-    except UnicodeDecodeError:
-        raise ApiError(422, "invalid_config", "the body is not UTF-8 text") from None
-    return ok(ops.replace(text, as_json=media == "application/json"))
+        text = text_of(await request.body(), "request body")
+    except ConfigError as error:
+        raise config_rejected(error) from None
+    return ok(ops.replace(text, as_json=media == "application/json", allow_empty=allow_empty))
 
 
 # -- accounts and the daemon ------------------------------------------------------------------

@@ -11,13 +11,15 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import StreamingResponse
+from loguru import logger
 from pydantic import BaseModel, ConfigDict, Field
+from starlette.types import Send
 
 from risk_manager import __version__
 from risk_manager.api.deps import RuntimeDep
 from risk_manager.api.envelope import ApiError, ok
 from risk_manager.api.views import pnl_view
-from risk_manager.bus import Message
+from risk_manager.bus import DROPPED, Message
 from risk_manager.enforcement.lockouts import lockout_view
 from risk_manager.enforcement.personal import personal_request
 from risk_manager.runtime import Runtime
@@ -26,6 +28,8 @@ from risk_manager.trader_sessions import SessionConflict, TraderSessions
 router = APIRouter(prefix="/api/v1", tags=["trader"])
 
 KEEP_ALIVE_SECONDS = 15.0
+# A client whose socket takes longer than this to accept one message has stopped reading.
+SEND_TIMEOUT_SECONDS = 10.0
 
 
 async def get_sessions(request: Request) -> TraderSessions:
@@ -131,6 +135,15 @@ def sse(kind: str, data: Any) -> str:
     return f"event: {kind}\ndata: {json.dumps(data, default=str, separators=(',', ':'))}\n\n"
 
 
+def wire(message: Message) -> str:
+    """The message as SSE text, encoded once however many streams send it (the bus hands the
+    same dict to every listener, so the first stream to send it caches the text there)."""
+    text = message.get("sse")
+    if text is None:
+        text = message["sse"] = sse(message["type"], message["data"])
+    return str(text)
+
+
 async def event_stream(runtime: Runtime) -> AsyncIterator[str]:
     """hello, then bus messages as they come; keep-alives; ends when the daemon stops.
 
@@ -143,8 +156,12 @@ async def event_stream(runtime: Runtime) -> AsyncIterator[str]:
             yield sse("hello", hello(runtime))
             while not stopping.done():
                 message = await _next(queue, stopping)
+                if message is DROPPED:
+                    logger.warning("Dropped a live-event client that fell too far behind")
+                    yield wire(message)
+                    return
                 if message is not None:
-                    yield sse(message["type"], message["data"])
+                    yield wire(message)
                 elif not stopping.done():
                     yield ": keep-alive\n\n"
         finally:
@@ -166,6 +183,23 @@ async def _next(queue: asyncio.Queue[Message], stopping: asyncio.Future[Any]) ->
     return getter.result() if getter.done() and not getter.cancelled() else None
 
 
+class BoundedStream(StreamingResponse):
+    """A stream that gives up on a client that stops reading (its socket buffer stays full).
+
+    Returning early leaves the response incomplete, so the server closes the connection.
+    """
+
+    async def stream_response(self, send: Send) -> None:
+        async def timed_send(message: Any) -> None:
+            async with asyncio.timeout(SEND_TIMEOUT_SECONDS):
+                await send(message)
+
+        try:
+            await super().stream_response(timed_send)
+        except TimeoutError:
+            logger.warning("Dropped a live-event client that stopped reading")
+
+
 @router.get(
     "/events",
     summary="Live events (Server-Sent Events): hello snapshot, then fills, PnL, lockouts...",
@@ -173,7 +207,7 @@ async def _next(queue: asyncio.Queue[Message], stopping: asyncio.Future[Any]) ->
     responses={200: {"content": {"text/event-stream": {}}, "description": "an SSE stream"}},
 )
 async def events(runtime: RuntimeDep) -> StreamingResponse:
-    return StreamingResponse(
+    return BoundedStream(
         event_stream(runtime),
         media_type="text/event-stream",
         # no-transform / X-Accel-Buffering: proxies must not buffer or compress the stream.

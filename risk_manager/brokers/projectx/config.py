@@ -7,6 +7,7 @@ from typing import Annotated, Literal, Self
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
 from risk_manager.config.broker import BrokerSettings
+from risk_manager.domain.strict import StrictBool, StrictFloat, StrictInt
 
 
 def _http_url(value: str) -> str:
@@ -29,16 +30,16 @@ class ProjectXOptions(BaseModel):
     # The login name; the API key is a secret and never lives in the config (see credentials).
     username: str = ""
     api_key_file: str = Field("projectx_api_key", pattern=r"^[A-Za-z0-9_.-]+$")
-    negotiate: bool = True  # POST {hub}/negotiate first; false connects straight away
-    request_timeout_seconds: float = Field(10.0, gt=0, le=120)
-    rate_limit: int = Field(200, ge=10)
-    rate_window_seconds: float = Field(60.0, gt=0)
-    enforcement_reserve: int = Field(40, ge=1)
+    negotiate: StrictBool = True  # POST {hub}/negotiate first; false connects straight away
+    request_timeout_seconds: StrictFloat = Field(10.0, gt=0, le=120)
+    rate_limit: StrictInt = Field(200, ge=10, le=100_000)
+    rate_window_seconds: StrictFloat = Field(60.0, gt=0, le=3600)
+    enforcement_reserve: StrictInt = Field(40, ge=1, le=100_000)
     # No user-hub event for this long: check positions over REST; a difference means the feed
     # stalled, and it is reconnected (which reconciles).
-    stall_seconds: float = Field(30.0, ge=1)
-    server_timeout_seconds: float = Field(30.0, ge=2)
-    reconnect_max_seconds: float = Field(30.0, ge=1)
+    stall_seconds: StrictFloat = Field(30.0, ge=1, le=3600)
+    server_timeout_seconds: StrictFloat = Field(30.0, ge=2, le=3600)
+    reconnect_max_seconds: StrictFloat = Field(30.0, ge=1, le=3600)
     # Contracts whose quotes are wanted even when no position is held (ids or symbols).
     quote_contracts: tuple[str, ...] = ()
 

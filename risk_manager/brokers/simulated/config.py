@@ -3,26 +3,28 @@
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from risk_manager.config.broker import BrokerSettings
+from risk_manager.domain.strict import Dollars, KnownSymbol, Price, StrictBool, StrictInt
 
 
 class SimulatedBrokerConfig(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     market: Literal["random_walk", "manual"] = "random_walk"
-    seed: int = 7
-    tick_interval_ms: int = Field(1000, ge=1, le=60_000)
-    starting_balance: Decimal = Field(Decimal("50000"), gt=0)
-    symbols: tuple[str, ...] = ("MNQ", "ES")
-    prices: dict[str, Decimal] = Field(default_factory=dict)
-    fees: dict[str, Decimal] = Field(default_factory=dict)
+    seed: StrictInt = Field(7, ge=0, le=2**63 - 1)
+    tick_interval_ms: StrictInt = Field(1000, ge=1, le=60_000)
+    starting_balance: Dollars = Field(Decimal("50000"), gt=0)
+    # Every root must be in the contract table: a typo here would fail the next start.
+    symbols: tuple[KnownSymbol, ...] = ("MNQ", "ES")
+    prices: dict[KnownSymbol, Price] = Field(default_factory=dict)
+    fees: dict[KnownSymbol, Annotated[Dollars, Field(ge=0)]] = Field(default_factory=dict)
     # Routes that move the clock, drop the link, flip canTrade or stall the loop: for tests
     # and demos only, since they could end a lockout early. Off unless asked for.
-    test_controls: bool = False
+    test_controls: StrictBool = False
 
 
 class SimulatedSettings(BrokerSettings):

@@ -17,6 +17,7 @@ from risk_manager.brokers.simulated.adapter import SimulatedBroker
 from risk_manager.brokers.simulated.exchange import SimOrderError
 from risk_manager.clock import ShiftableClock
 from risk_manager.domain.events import Fill, Order, OrderStatus, OrderType, OrderUpdate, Quote, Side
+from risk_manager.domain.strict import Price, StrictBool, StrictFloat, StrictInt
 
 router = APIRouter(prefix="/api/v1/sim", tags=["simulator"])
 # Mounted only with `[broker.simulated] test_controls = true`.
@@ -40,23 +41,23 @@ class Body(BaseModel):
 class SimOrder(Body):
     symbol: str = Field(min_length=1, max_length=32, examples=["MNQ"])
     side: Literal["buy", "sell"]
-    quantity: int = Field(gt=0, le=1000)
+    quantity: StrictInt = Field(gt=0, le=1000)
     type: Literal["market", "limit", "stop", "stop_limit"] = "market"
-    limit_price: Decimal | None = Field(None, gt=0, allow_inf_nan=False)
-    stop_price: Decimal | None = Field(None, gt=0, allow_inf_nan=False)
+    limit_price: Price | None = None
+    stop_price: Price | None = None
 
 
 class SimPrice(Body):
     symbol: str = Field(min_length=1, max_length=32, examples=["MNQ"])
-    price: Decimal = Field(gt=0, allow_inf_nan=False, examples=[21000.0])
+    price: Price = Field(examples=[21000.0])
 
 
 class CanTrade(Body):
-    can_trade: bool
+    can_trade: StrictBool
 
 
 class Connection(Body):
-    connected: bool
+    connected: StrictBool
 
 
 class ClockSet(Body):
@@ -70,12 +71,12 @@ class ForeignEvent(Body):
     event_id: str = Field(min_length=1, max_length=64, description="replays reuse the id")
     symbol: str = Field(min_length=1, max_length=32, examples=["ZZZ"])
     side: Literal["buy", "sell"] = "buy"
-    quantity: int = Field(1, gt=0, le=1000, strict=True)
-    price: Decimal = Field(Decimal(100), gt=0, lt=10**9, allow_inf_nan=False)
+    quantity: StrictInt = Field(1, gt=0, le=1000)
+    price: Price = Decimal(100)
 
 
 class Stall(Body):
-    seconds: float = Field(gt=0, le=120)
+    seconds: StrictFloat = Field(gt=0, le=120)
 
 
 @router.post("/accounts/{account_id}/orders", summary="Place an order as the trader would")

@@ -1,0 +1,51 @@
+"""The daemon's home on disk: the config on first run, the one-daemon lock, atomic writes."""
+
+from __future__ import annotations
+
+import os
+import sys
+from importlib import resources
+from pathlib import Path
+from typing import IO
+
+from loguru import logger
+
+from risk_manager.exit_codes import StartupError
+from risk_manager.paths import HomePaths
+
+
+def ensure_config(paths: HomePaths, config_path: Path | None) -> Path:
+    """The config file to use; on first run write the commented example into the home."""
+    if config_path is not None:
+        return config_path
+    if not paths.config_file.exists():
+        example = resources.files("risk_manager").joinpath("example_config.toml")
+        paths.config_file.write_text(example.read_text(encoding="utf-8"), encoding="utf-8")
+        logger.info("First run: wrote the example configuration to {}", paths.config_file)
+    return paths.config_file
+
+
+def write_atomic(path: Path, text: str) -> None:
+    """Replace a small file whole (temp file + rename)."""
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    tmp.write_text(text, encoding="utf-8")
+    os.replace(tmp, path)
+
+
+def lock_home(paths: HomePaths) -> IO[str]:
+    """Hold an OS lock on the home for the life of the process (released even by kill -9)."""
+    handle = (paths.state_dir / "daemon.lock").open("a+")
+    try:
+        if sys.platform == "win32":
+            import msvcrt
+
+            msvcrt.locking(handle.fileno(), msvcrt.LK_NBLCK, 1)
+        else:
+            import fcntl
+
+            fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        handle.close()
+        pid = paths.pid_file.read_text().strip() if paths.pid_file.exists() else "?"
+        raise StartupError(f"another daemon already uses {paths.home} (PID {pid})") from None
+    return handle

@@ -1,0 +1,40 @@
+"""Helpers for the attack tests: raw sockets (for requests no HTTP client would send)."""
+
+from __future__ import annotations
+
+import socket
+import time
+from urllib.parse import urlsplit
+
+from tests.daemon_process import DaemonProcess
+
+
+def connect(target: DaemonProcess, timeout: float = 30.0) -> socket.socket:
+    """A raw TCP connection to the daemon's API."""
+    url = urlsplit(target.url)
+    assert url.hostname is not None
+    assert url.port is not None
+    return socket.create_connection((url.hostname, url.port), timeout=timeout)
+
+
+def read_response(sock: socket.socket) -> bytes:
+    """Everything the server sends until it closes the connection."""
+    chunks = []
+    while chunk := sock.recv(65536):
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def closed_by_server(sock: socket.socket, deadline: float) -> bool:
+    """Whether the server closes `sock` (sending nothing) before `deadline` (monotonic)."""
+    sock.settimeout(max(0.01, deadline - time.monotonic()))
+    try:
+        return sock.recv(1) == b""
+    except TimeoutError:
+        return False
+    except ConnectionResetError:
+        return True
+
+
+# The admin fixtures (a daemon with an admin password) serve these tests too.
+from tests.api.conftest import daemon, start_admin  # noqa: E402, F401
