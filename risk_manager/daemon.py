@@ -305,7 +305,7 @@ class Daemon:
 
     def _resume_enforcement(self, runtime: Runtime) -> None:
         """Re-run batches a crash interrupted; each step re-checks the broker before acting."""
-        for batch_id, account_id, steps in pending_batches(runtime.store.db):
+        for batch_id, account_id, steps in pending_batches(runtime.store):
             logger.bind(account=account_id).warning(
                 "Resuming enforcement batch {} interrupted by the previous run", batch_id
             )

@@ -6,13 +6,13 @@ Globex open already counts toward the new week, the way a futures trader reckons
 
 from __future__ import annotations
 
-import sqlite3
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from risk_manager.domain.tradingday import TradingCalendar
 from risk_manager.state.store import Store
+from risk_manager.state.trader_session_rows import SessionAlreadyOpen, SessionRow
 
 
 class SessionConflict(Exception):
@@ -58,14 +58,8 @@ def hms(seconds: float) -> str:
     return f"{whole // 3600}:{whole // 60 % 60:02d}:{whole % 60:02d}"
 
 
-def _stamp(instant: datetime) -> str:
-    # Fixed width (always microseconds, always UTC) so text order is time order in SQL.
-    return instant.astimezone(UTC).isoformat(timespec="microseconds")
-
-
-def _session(row: sqlite3.Row | tuple[Any, ...]) -> Session:
-    ended = None if row[2] is None else datetime.fromisoformat(row[2])
-    return Session(row[0], datetime.fromisoformat(row[1]), ended)
+def _session(row: SessionRow) -> Session:
+    return Session(row.id, row.started_at, row.ended_at)
 
 
 class TraderSessions:
@@ -77,9 +71,7 @@ class TraderSessions:
 
     def current(self) -> Session | None:
         """The open session, if the trader is clocked in."""
-        row = self.store.db.execute(
-            "SELECT id, started_at, ended_at FROM trader_sessions WHERE ended_at IS NULL"
-        ).fetchone()
+        row = self.store.trader_sessions.open_session()
         return None if row is None else _session(row)
 
     def clock_in(self, now: datetime) -> dict[str, Any]:
@@ -90,14 +82,11 @@ class TraderSessions:
                 f"already clocked in since {open_session.started_at.isoformat()}; clock out first",
             )
         try:
-            with self.store.transaction() as db:
-                cursor = db.execute(
-                    "INSERT INTO trader_sessions (started_at) VALUES (?)", (_stamp(now),)
-                )
-        except sqlite3.IntegrityError:  # the one-open-session index: a racing clock-in won
+            with self.store.transaction():
+                session_id = self.store.trader_sessions.start(now)
+        except SessionAlreadyOpen:  # the one-open-session index: a racing clock-in won
             raise SessionConflict("already_clocked_in", "already clocked in") from None
-        assert cursor.lastrowid is not None
-        session = Session(cursor.lastrowid, now.astimezone(UTC), None)
+        session = Session(session_id, now.astimezone(UTC), None)
         return {**session.view(now), **self._week_totals(now)}
 
     def clock_out(self, now: datetime) -> dict[str, Any]:
@@ -106,10 +95,8 @@ class TraderSessions:
         if session is None:
             raise SessionConflict("not_clocked_in", "not clocked in; clock in first")
         ended = max(now, session.started_at)  # a clock moved backwards never makes it negative
-        with self.store.transaction() as db:
-            db.execute(
-                "UPDATE trader_sessions SET ended_at = ? WHERE id = ?", (_stamp(ended), session.id)
-            )
+        with self.store.transaction():
+            self.store.trader_sessions.finish(session.id, ended)
         closed = Session(session.id, session.started_at, ended.astimezone(UTC))
         return {**closed.view(now), **self._week_totals(now)}
 
@@ -145,9 +132,4 @@ class TraderSessions:
         return self.calendar.reset_at(day - timedelta(days=1))
 
     def _overlapping(self, start: datetime, end: datetime) -> list[Session]:
-        rows = self.store.db.execute(
-            "SELECT id, started_at, ended_at FROM trader_sessions"
-            " WHERE started_at < ? AND (ended_at IS NULL OR ended_at > ?) ORDER BY started_at",
-            (_stamp(end), _stamp(start)),
-        ).fetchall()
-        return [_session(row) for row in rows]
+        return [_session(row) for row in self.store.trader_sessions.overlapping(start, end)]

@@ -26,7 +26,6 @@ from risk_manager.enforcement.executor import Batch, Executor
 from risk_manager.enforcement.gate import TradingGate
 from risk_manager.enforcement.lockouts import Lockout, LockoutBook, lockout_view
 from risk_manager.enforcement.planner import plan_steps
-from risk_manager.enforcement.rule_state import RuleStateStore
 from risk_manager.rules.base import (
     RELEASED,
     Action,
@@ -75,9 +74,9 @@ class RiskEngine:
         self.spec_of = spec_of
         self.clock = clock
         self.bus = bus
-        self.lockouts = LockoutBook(store.db, bus.publish)
+        self.lockouts = LockoutBook(store.lockouts, bus.publish)
         self.gate = TradingGate(self.lockouts)
-        self.rule_state = RuleStateStore(store.db)
+        self.rule_state = store.rule_state
         self.entry_times: dict[str, list[datetime]] = {}
         self._rules: dict[str, dict[Trigger, list[Rule]]] = {}
         self._outbox: list[Batch] = []
@@ -286,7 +285,7 @@ class RiskEngine:
             "admin", account_id, f"admin {what}", dict(details), (Action(ActionKind.ALERT),)
         )
         with self.store.transaction():
-            journal.open_batch(self.store.db, account_id, [record], [], now, status="done")
+            journal.open_batch(self.store, account_id, [record], [], now, status="done")
         if announce:
             self.bus.publish("admin", {"account_id": account_id, "action": what,
                                        "details": dict(details)})  # fmt: skip
@@ -368,7 +367,7 @@ class RiskEngine:
             log.log(level, "Violation {}: {} {}", violation.rule, violation.reason,
                     violation.trigger)  # fmt: skip
         status = "pending" if steps else "done"
-        batch_id = journal.open_batch(self.store.db, account_id, violations, steps, now, status)
+        batch_id = journal.open_batch(self.store, account_id, violations, steps, now, status)
         if steps:
             self._outbox.append(Batch(batch_id, account_id, steps))
             self.executor.busy(account_id).update(step.key for step in steps)

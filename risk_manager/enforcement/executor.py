@@ -25,7 +25,6 @@ from risk_manager.brokers.base import (
 from risk_manager.bus import EventBus
 from risk_manager.clock import Clock
 from risk_manager.domain.events import Order
-from risk_manager.enforcement import journal
 from risk_manager.enforcement.inflight import OrderBook
 from risk_manager.enforcement.planner import Step
 from risk_manager.enforcement.steps import Ledger, StepFailed, StepRunner, Timing
@@ -183,9 +182,9 @@ class Executor:
         first = batch.first_action_at
         first_ms = None if first is None else round((first - batch.detected_at) * 1e3, 3)
         latency_ms = round((done - batch.detected_at) * 1e3, 3)
-        with self.store.transaction() as db:
-            journal.close_batch(
-                db, batch.batch_id, status=status, responses=batch.responses, outcome=outcome,
+        with self.store.transaction():
+            self.store.journal.close(
+                batch.batch_id, status=status, responses=batch.responses, outcome=outcome,
                 first_action_ms=first_ms, latency_ms=latency_ms, now=self.clock.now(),
             )  # fmt: skip
         # "pending" here means it failed and a retry is scheduled (the batch is still owed).

@@ -7,7 +7,6 @@ their history stays queryable. What a lockout allows is decided by the gate (`ga
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -16,6 +15,7 @@ from typing import Any
 from loguru import logger
 
 from risk_manager.rules.base import LockoutEnd, LockoutRequest, TradingState
+from risk_manager.state.lockout_rows import LockoutRows
 
 Publish = Callable[[str, dict[str, Any]], None]
 
@@ -84,19 +84,14 @@ def lockout_view(lockout: Lockout, now: datetime) -> dict[str, Any]:
 class LockoutBook:
     """Active lockouts in memory, every change written through to SQLite."""
 
-    def __init__(self, db: sqlite3.Connection, publish: Publish | None = None) -> None:
-        self.db = db
+    def __init__(self, rows: LockoutRows, publish: Publish | None = None) -> None:
+        self.rows = rows
         self._publish = publish
         self._active: dict[str, list[Lockout]] = {}
-        query = (
-            "SELECT id, account_id, rule, symbol, reason, started_at, end_kind, until, state"
-            " FROM lockouts WHERE ended_at IS NULL ORDER BY id"
-        )
-        for row in db.execute(query):
+        for row in rows.active():
             lockout = Lockout(
-                row[0], row[1], row[2], row[3], row[4], datetime.fromisoformat(row[5]),
-                LockoutEnd(row[6]), None if row[7] is None else datetime.fromisoformat(row[7]),
-                TradingState(row[8]),
+                row.id, row.account_id, row.rule, row.symbol, row.reason, row.started_at,
+                LockoutEnd(row.end_kind), row.until, TradingState(row.state),
             )  # fmt: skip
             self._active.setdefault(lockout.account_id, []).append(lockout)
 
@@ -125,17 +120,18 @@ class LockoutBook:
             if existing.outlasts(request):
                 return None
             self.end(existing, "superseded", now)
-        cursor = self.db.execute(
-            "INSERT INTO lockouts (account_id, rule, symbol, reason, started_at, end_kind, until,"
-            " state) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-            (
-                account_id, rule, request.symbol, request.reason, now.isoformat(), request.end,
-                None if request.until is None else request.until.isoformat(), request.state,
-            ),
-        )  # fmt: skip
-        assert cursor.lastrowid is not None
+        lockout_id = self.rows.insert(
+            account_id,
+            rule,
+            request.symbol,
+            request.reason,
+            now,
+            request.end,
+            request.until,
+            request.state,
+        )
         lockout = Lockout(
-            cursor.lastrowid, account_id, rule, request.symbol, request.reason, now,
+            lockout_id, account_id, rule, request.symbol, request.reason, now,
             request.end, request.until, request.state,
         )  # fmt: skip
         self._active.setdefault(account_id, []).append(lockout)
@@ -148,10 +144,7 @@ class LockoutBook:
     def end(self, lockout: Lockout, reason: str, now: datetime) -> None:
         """Release one lockout, stamping why (expired, reset, condition, admin, …)."""
         lockout.ended_at, lockout.end_reason = now, reason
-        self.db.execute(
-            "UPDATE lockouts SET ended_at = ?, end_reason = ? WHERE id = ?",
-            (now.isoformat(), reason, lockout.id),
-        )
+        self.rows.end(lockout.id, now, reason)
         remaining = [x for x in self._active.get(lockout.account_id, ()) if x.id != lockout.id]
         self._active[lockout.account_id] = remaining
         logger.bind(channel="enforcement", account=lockout.account_id).info(

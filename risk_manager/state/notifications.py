@@ -36,11 +36,15 @@ class NotificationOutbox:
 
     def pending(self, channel: str) -> list[OutboxRow]:
         """The channel's queued messages, oldest first."""
-        rows = self.store.db.execute(
-            "SELECT id, channel, created_at, notice, attempts FROM notification_outbox "
-            "WHERE channel = ? ORDER BY id",
-            (channel,),
-        ).fetchall()
+        rows = (
+            self.store.reads()
+            .execute(
+                "SELECT id, channel, created_at, notice, attempts FROM notification_outbox "
+                "WHERE channel = ? ORDER BY id",
+                (channel,),
+            )
+            .fetchall()
+        )
         return [
             OutboxRow(id_, name, datetime.fromisoformat(created), json.loads(notice), attempts)
             for id_, name, created, notice, attempts in rows
@@ -61,9 +65,11 @@ class NotificationOutbox:
 
     def depth(self) -> dict[str, int]:
         """Queued messages per channel."""
-        rows = self.store.db.execute(
-            "SELECT channel, COUNT(*) FROM notification_outbox GROUP BY channel"
-        ).fetchall()
+        rows = (
+            self.store.reads()
+            .execute("SELECT channel, COUNT(*) FROM notification_outbox GROUP BY channel")
+            .fetchall()
+        )
         return dict(rows)
 
 
@@ -77,7 +83,7 @@ class LossWarningLog:
             db.execute("DELETE FROM loss_warnings WHERE trading_day < ?", (today.isoformat(),))
         self._sent = {
             (account, date.fromisoformat(day), gauge, percent)
-            for account, day, gauge, percent in store.db.execute(
+            for account, day, gauge, percent in store.reads().execute(
                 "SELECT account_id, trading_day, gauge, percent FROM loss_warnings"
             )
         }

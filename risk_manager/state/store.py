@@ -17,7 +17,11 @@ from pathlib import Path
 from risk_manager.domain.contracts import ContractSpec
 from risk_manager.domain.events import Fill, Order, OrderStatus, OrderType, Side
 from risk_manager.state.history import HistoryReader
+from risk_manager.state.journal import JournalRows
 from risk_manager.state.ledger import AccountState, DayTotals, Position
+from risk_manager.state.lockout_rows import LockoutRows
+from risk_manager.state.rule_state import RuleStateStore
+from risk_manager.state.trader_session_rows import TraderSessionRows
 
 
 def _migrations() -> list[tuple[int, str]]:
@@ -39,25 +43,30 @@ class Store:
     def __init__(self, path: Path, *, synchronous: str = "NORMAL") -> None:
         self.path = path
         # Autocommit mode: transactions are opened explicitly with BEGIN IMMEDIATE.
-        self.db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
-        self.db.execute("PRAGMA journal_mode=WAL")
+        self._db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+        self._db.execute("PRAGMA journal_mode=WAL")
         # NORMAL in WAL mode survives a process crash (kill -9) with every commit intact.
-        self.db.execute(f"PRAGMA synchronous={synchronous}")
+        self._db.execute(f"PRAGMA synchronous={synchronous}")
         # Checkpoints copy the WAL into the database file; done automatically they land on
         # whichever commit crosses the threshold, i.e. on the event path. `checkpoint()` does
         # them from a second connection, off the loop thread (WAL lets it run beside writes).
-        self.db.execute("PRAGMA wal_autocheckpoint=0")
+        self._db.execute("PRAGMA wal_autocheckpoint=0")
         self._checkpointer = sqlite3.connect(path, check_same_thread=False)
         self._depth = 0
         self.migrate()
+        # The repositories of the tables other packages keep (no other package writes SQL).
+        self.journal = JournalRows(self._db)
+        self.lockouts = LockoutRows(self._db)
+        self.rule_state = RuleStateStore(self._db)
+        self.trader_sessions = TraderSessionRows(self._db)
         self.history = HistoryReader(path)
 
     def migrate(self) -> None:
         """Apply numbered migrations newer than the file's user_version."""
-        current = self.db.execute("PRAGMA user_version").fetchone()[0]
+        current = self._db.execute("PRAGMA user_version").fetchone()[0]
         for number, script in _migrations():
             if number > current:
-                self.db.executescript(
+                self._db.executescript(
                     f"BEGIN IMMEDIATE;\n{script}\nPRAGMA user_version={number};\nCOMMIT;"
                 )
 
@@ -67,21 +76,26 @@ class Store:
         if self._depth:
             self._depth += 1
             try:
-                yield self.db
+                yield self._db
             finally:
                 self._depth -= 1
             return
-        self.db.execute("BEGIN IMMEDIATE")
+        self._db.execute("BEGIN IMMEDIATE")
         self._depth = 1
         try:
-            yield self.db
+            yield self._db
         except BaseException:
-            self.db.execute("ROLLBACK")
+            self._db.execute("ROLLBACK")
             raise
         else:
-            self.db.execute("COMMIT")
+            self._db.execute("COMMIT")
         finally:
             self._depth = 0
+
+    def reads(self) -> sqlite3.Connection:
+        """The connection, for a repository's plain reads (no transaction, so they still work
+        when writes fail); only code in this package writes SQL."""
+        return self._db
 
     def checkpoint(self) -> None:
         """Move committed WAL pages into the database file (call from a worker thread)."""
@@ -90,20 +104,20 @@ class Store:
     def close(self) -> None:
         self._checkpointer.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         self._checkpointer.close()
-        self.db.close()
+        self._db.close()
 
     # -- events ---------------------------------------------------------------------------
 
     def claim_event(self, event_id: str, account_id: str, kind: str, ts: datetime) -> bool:
         """Record an event id; False when it was applied before (exactly-once guard)."""
-        cursor = self.db.execute(
+        cursor = self._db.execute(
             "INSERT OR IGNORE INTO events VALUES (?, ?, ?, ?)",
             (event_id, account_id, kind, ts.isoformat()),
         )
         return cursor.rowcount == 1
 
     def insert_fill(self, fill: Fill, day: date, realized: Decimal, opened: int) -> None:
-        self.db.execute(
+        self._db.execute(
             "INSERT INTO fills VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
                 fill.event_id, fill.account_id, day.isoformat(), fill.ts.isoformat(),
@@ -114,19 +128,19 @@ class Store:
 
     def fills_of_day(self, account_id: str, day: date) -> list[sqlite3.Row]:
         """Today's fills, oldest first, as rows (for rules that count trades)."""
-        self.db.row_factory = sqlite3.Row
+        self._db.row_factory = sqlite3.Row
         try:
-            return self.db.execute(
+            return self._db.execute(
                 "SELECT * FROM fills WHERE account_id = ? AND trading_day = ? ORDER BY ts",
                 (account_id, day.isoformat()),
             ).fetchall()
         finally:
-            self.db.row_factory = None
+            self._db.row_factory = None
 
     # -- accounts, days, positions, orders --------------------------------------------------
 
     def save_account(self, account: AccountState) -> None:
-        self.db.execute(
+        self._db.execute(
             "INSERT INTO accounts VALUES (?, ?, ?, ?, ?) ON CONFLICT (account_id) DO UPDATE SET "
             "name = excluded.name, balance = excluded.balance, can_trade = excluded.can_trade, "
             "trading_day = excluded.trading_day",
@@ -137,7 +151,7 @@ class Store:
         )  # fmt: skip
 
     def save_day(self, account_id: str, day: DayTotals) -> None:
-        self.db.execute(
+        self._db.execute(
             "INSERT OR REPLACE INTO account_days VALUES (?, ?, ?, ?, ?, ?)",
             (
                 account_id, day.trading_day.isoformat(), str(day.realized_gross), str(day.fees),
@@ -147,11 +161,11 @@ class Store:
 
     def save_position(self, account_id: str, symbol: str, position: Position | None) -> None:
         if position is None:
-            self.db.execute(
+            self._db.execute(
                 "DELETE FROM positions WHERE account_id = ? AND symbol = ?", (account_id, symbol)
             )
             return
-        self.db.execute(
+        self._db.execute(
             "INSERT OR REPLACE INTO positions VALUES (?, ?, ?, ?, ?, ?)",
             (
                 account_id, symbol, position.size, str(position.avg_price),
@@ -163,12 +177,12 @@ class Store:
     def save_order(self, order: Order) -> None:
         """Keep a working order; forget one that is no longer working."""
         if order.status is not OrderStatus.WORKING:
-            self.db.execute(
+            self._db.execute(
                 "DELETE FROM orders WHERE account_id = ? AND order_id = ?",
                 (order.account_id, order.order_id),
             )
             return
-        self.db.execute(
+        self._db.execute(
             "INSERT OR REPLACE INTO orders VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
                 order.account_id, order.order_id, order.symbol, int(order.side), str(order.type),
@@ -180,7 +194,7 @@ class Store:
         )  # fmt: skip
 
     def replace_orders(self, account_id: str, orders: list[Order]) -> None:
-        self.db.execute("DELETE FROM orders WHERE account_id = ?", (account_id,))
+        self._db.execute("DELETE FROM orders WHERE account_id = ?", (account_id,))
         for order in orders:
             self.save_order(order)
 
@@ -191,7 +205,7 @@ class Store:
             for a in accounts
             for p in a.positions.values()
         ]
-        self.db.executemany(
+        self._db.executemany(
             "UPDATE positions SET last_price = ? WHERE account_id = ? AND symbol = ?", rows
         )
 
@@ -199,7 +213,7 @@ class Store:
         self, account_id: str, spec_of: Callable[[str], ContractSpec]
     ) -> AccountState | None:
         """Rebuild one account from disk (positions, day totals, working orders)."""
-        row = self.db.execute(
+        row = self._db.execute(
             "SELECT name, balance, can_trade, trading_day FROM accounts WHERE account_id = ?",
             (account_id,),
         ).fetchone()
@@ -207,7 +221,7 @@ class Store:
             return None
         name, balance, can_trade, day_text = row
         day = date.fromisoformat(day_text)
-        totals = self.db.execute(
+        totals = self._db.execute(
             "SELECT realized_gross, fees, fills, entries FROM account_days "
             "WHERE account_id = ? AND trading_day = ?",
             (account_id, day_text),
@@ -218,7 +232,7 @@ class Store:
             else DayTotals(day)
         )
         account = AccountState(account_id, name, Decimal(balance), bool(can_trade), day_totals)
-        for symbol, size, avg, opened, last in self.db.execute(
+        for symbol, size, avg, opened, last in self._db.execute(
             "SELECT symbol, size, avg_price, opened_at, last_price FROM positions "
             "WHERE account_id = ?",
             (account_id,),
@@ -229,7 +243,7 @@ class Store:
             if last is not None:
                 position.mark(Decimal(last))
             account.positions[symbol] = position
-        for oid, symbol, side, kind, qty, limit, stop, updated in self.db.execute(
+        for oid, symbol, side, kind, qty, limit, stop, updated in self._db.execute(
             "SELECT order_id, symbol, side, type, quantity, limit_price, stop_price, updated_at "
             "FROM orders WHERE account_id = ?",
             (account_id,),
@@ -241,4 +255,4 @@ class Store:
         return account
 
     def set_meta(self, key: str, value: str) -> None:
-        self.db.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (key, value))
+        self._db.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (key, value))

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import json
+import sqlite3
+from contextlib import closing
 from decimal import Decimal
 from pathlib import Path
 
@@ -16,6 +18,7 @@ from risk_manager.enforcement.executor import Batch, Executor
 from risk_manager.enforcement.planner import Step
 from risk_manager.enforcement.steps import Timing
 from risk_manager.rules.base import ActionKind, Violation
+from risk_manager.state.journal import records
 from risk_manager.state.store import Store
 
 
@@ -39,13 +42,14 @@ async def _setup(
 
 def _batch(store: Store, steps: list[Step]) -> Batch:
     violation = Violation("test", "A", "test breach", {"x": 1})
-    with store.transaction() as db:
-        batch_id = journal.open_batch(db, "A", [violation], steps, WallClock().now())
+    with store.transaction():
+        batch_id = journal.open_batch(store, "A", [violation], steps, WallClock().now())
     return Batch(batch_id, "A", steps)
 
 
 def _record(store: Store, batch_id: int) -> dict:
-    return next(r for r in journal.records(store.db, "A", 10, None) if r["id"] == batch_id)
+    with closing(sqlite3.connect(store.path)) as db:
+        return next(r for r in records(db, "A", 10, None) if r["id"] == batch_id)
 
 
 def test_flatten_closes_positions_and_cancels_orders_then_records_it(tmp_path: Path) -> None:

@@ -7,7 +7,9 @@ position, and a flatten ends flat; no close is sent while an earlier one may sti
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 from collections.abc import Iterator
+from contextlib import closing
 from pathlib import Path
 from tempfile import TemporaryDirectory
 from typing import Any
@@ -23,6 +25,7 @@ from risk_manager.enforcement.executor import Batch, Executor
 from risk_manager.enforcement.planner import Step
 from risk_manager.enforcement.steps import Timing
 from risk_manager.rules.base import ActionKind, Violation
+from risk_manager.state.journal import records
 from risk_manager.state.store import Store
 from tests.brokers.double import Behaviour, SlowBroker
 
@@ -39,7 +42,8 @@ def store() -> Iterator[Store]:
 
 
 def _status(store: Store, batch_id: int) -> dict[str, Any]:
-    return next(r for r in journal.records(store.db, "A", 1000, None) if r["id"] == batch_id)
+    with closing(sqlite3.connect(store.path)) as db:
+        return next(r for r in records(db, "A", 1000, None) if r["id"] == batch_id)
 
 
 async def _enforce(
@@ -64,8 +68,8 @@ async def _enforce(
     for symbol, quantity in trades.items():
         broker.trade("A", symbol, quantity)
     violation = Violation("test", "A", "test breach", {})
-    with store.transaction() as db:
-        batch_id = journal.open_batch(db, "A", [violation], steps, WallClock().now())
+    with store.transaction():
+        batch_id = journal.open_batch(store, "A", [violation], steps, WallClock().now())
     executor.submit(Batch(batch_id, "A", steps))
     for _ in range(2000):
         await executor.drain()

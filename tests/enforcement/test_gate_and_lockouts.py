@@ -32,7 +32,7 @@ def book_on(folder: Path) -> tuple[LockoutBook, list[tuple[str, dict[str, Any]]]
     store = Store(folder if folder.name == ":memory:" else folder / "daemon.sqlite3")
     store.migrate()
     said: list[tuple[str, dict[str, Any]]] = []
-    return LockoutBook(store.db, lambda kind, data: said.append((kind, data))), said
+    return LockoutBook(store.lockouts, lambda kind, data: said.append((kind, data))), said
 
 
 def request(end: LockoutEnd, minutes: int | None, symbol: str | None = None,
@@ -76,7 +76,7 @@ def test_a_shorter_request_of_the_same_rule_changes_nothing(tmp_path: Path) -> N
 def test_states_survive_a_reload_from_the_database(tmp_path: Path) -> None:
     book, _ = book_on(tmp_path)
     book.add("A", "drawdown", request(LockoutEnd.NEVER, None, state=TradingState.HALTED), NOW)
-    reloaded = LockoutBook(book.db)
+    reloaded = LockoutBook(book.rows)
     assert [x.state for x in reloaded.active("A")] == [TradingState.HALTED]
 
 

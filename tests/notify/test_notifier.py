@@ -22,7 +22,7 @@ from tests.notify.receiver import Receiver
 def store(tmp_path: Path) -> Iterator[Store]:
     opened = Store(tmp_path / "db.sqlite3")
     yield opened
-    opened.db.execute("PRAGMA query_only = 0")
+    opened._db.execute("PRAGMA query_only = 0")
     opened.close()
 
 
@@ -70,7 +70,7 @@ def test_each_channel_gets_only_its_accounts_and_severities(store, tmp_path) -> 
 def test_a_critical_message_is_still_sent_when_the_outbox_cannot_be_written(
     store, tmp_path
 ) -> None:
-    store.db.execute("PRAGMA query_only = 1")  # every write now fails, as on a full disk
+    store._db.execute("PRAGMA query_only = 1")  # every write now fails, as on a full disk
     with Receiver() as receiver:
         run(receiver, store, tmp_path, [notice("critical", None)], expect=1)
         assert [r.json["title"] for r in receiver.delivered()] == ["critical None"]

@@ -8,9 +8,9 @@ from fastapi import APIRouter, Query
 
 from risk_manager.api.deps import AccountDep, RuntimeDep
 from risk_manager.api.envelope import ok
-from risk_manager.enforcement import journal
 from risk_manager.enforcement.lockouts import lockout_view
 from risk_manager.runtime import Runtime
+from risk_manager.state import journal
 
 router = APIRouter(prefix="/api/v1", tags=["risk"])
 
