@@ -1,6 +1,7 @@
-"""Once a second, look for conditions no single event announces and publish them as alerts:
-a broker link down longer than the threshold (and its return), quotes gone stale for held
-positions, and losses reaching the warning levels of their limits."""
+"""Look for conditions no single event announces and publish them as alerts: a broker link
+down longer than the threshold (and its return), quotes gone stale for held positions, and
+losses reaching the warning levels of their limits. Runs once a second (`watch_loop`); loss
+gauges are also read right after each fill."""
 
 from __future__ import annotations
 
@@ -43,7 +44,7 @@ class AlertWatch:
             logger.opt(exception=True).error("Loss warning check failed")
 
     def check(self) -> None:
-        """One pass over every condition (called from housekeeping)."""
+        """One pass over every condition and account."""
         now = self.runtime.clock.now()
         self._link(now)
         self._quotes(now)
