@@ -18,6 +18,7 @@ from risk_manager.notify.text import humanize, local_time, usd
 
 # Admin actions not worth a message (reading the config is audited, not announced).
 _QUIET_ADMIN = frozenset({"config read"})
+_PROTECTIVE = frozenset({"place_stop", "move_stop"})
 _OPEN_ENDS = {
     "never": "permanently (admin unlock only)",
     "can_trade": "until the broker allows trading again",
@@ -102,7 +103,11 @@ class Composer:
         rules = ", ".join(dict.fromkeys(v["rule"] for v in violations)) or batch
         lines = [str(v["reason"]) for v in violations]
         lines += [_values(v["trigger"]) for v in violations if v.get("trigger")]
-        severity: Severity = "critical" if any(v.get("critical") for v in violations) else "warning"
+        severity: Severity = "warning"
+        if any(v.get("critical") for v in violations):
+            severity = "critical"
+        elif violations and all(set(v.get("actions", ())) <= _PROTECTIVE for v in violations):
+            severity = "info"  # trade management placing or moving a stop: routine
         if result is None:
             title = f"{rules} — {self.account(account_id)}"
             lines.append("No broker action needed")

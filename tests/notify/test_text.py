@@ -128,3 +128,15 @@ def test_telegram_text_stays_within_4096_characters_after_escaping(body: str) ->
                                               "account_id": None})  # fmt: skip
     assert notice is not None
     assert len(telegram_payload(notice, "1")["text"]) <= 4096
+
+
+def test_a_stop_moved_by_trade_management_is_only_info() -> None:
+    compose = composer().compose
+    compose("violation", {"account_id": "ACC-1", "rule": "trade_management", "batch_id": 3,
+                          "reason": "stop to breakeven", "trigger": {}, "critical": False,
+                          "actions": ["move_stop"], "status": "pending"})  # fmt: skip
+    notice = compose("enforcement", {"account_id": "ACC-1", "batch_id": 3, "status": "done",
+                                     "outcome": "move_stop MNQ: 1 broker request(s)",
+                                     "attempt": 1, "latency_ms": 2.0})  # fmt: skip
+    assert notice is not None
+    assert notice.severity == "info"
