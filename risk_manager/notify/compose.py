@@ -40,6 +40,10 @@ def _values(trigger: Mapping[str, Any]) -> str:
     return ", ".join(parts)
 
 
+def _protective(actions: list[str] | None) -> bool:
+    return bool(actions) and set(actions or ()) <= _PROTECTIVE
+
+
 class Composer:
     """Builds notices; remembers pending batches' violations until their outcome arrives."""
 
@@ -106,7 +110,7 @@ class Composer:
         severity: Severity = "warning"
         if any(v.get("critical") for v in violations):
             severity = "critical"
-        elif violations and all(set(v.get("actions", ())) <= _PROTECTIVE for v in violations):
+        elif violations and all(_protective(v.get("actions")) for v in violations):
             severity = "info"  # trade management placing or moving a stop: routine
         if result is None:
             title = f"{rules} — {self.account(account_id)}"

@@ -93,7 +93,6 @@ class ChannelWorker:
             "kind": self.channel.config.kind,
             "ok": self.channel.problem is None and self.last_error is None,
             "queued": len(self.held) + (1 if self._busy else 0),
-            "durable_queued": sum(1 for x in self.held if x.outbox_ids),
             "sent": self.sent,
             "summaries": self.summaries,
             "failures": self.failures,

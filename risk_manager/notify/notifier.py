@@ -105,8 +105,13 @@ class Notifier:
             worker.offer(item)
 
     def status(self) -> dict[str, Any]:
-        """Per-channel delivery state for /health and `risk-admin doctor`."""
-        return {name: worker.status() for name, worker in self.workers.items()}
+        """Per-channel delivery state for /health and `risk-admin doctor`; `durable_queued`
+        counts the channel's critical messages still in the outbox."""
+        depth = self.outbox.depth()
+        return {
+            name: {**worker.status(), "durable_queued": depth.get(name, 0)}
+            for name, worker in self.workers.items()
+        }
 
     async def test(self, channel: str | None) -> dict[str, Any]:
         """Send a test message now (bypassing queues) to one or every channel."""
