@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 from risk_manager.brokers.simulated.adapter import SimulatedBroker
 from risk_manager.brokers.simulated.config import SimulatedBrokerConfig
 from risk_manager.bus import EventBus
-from risk_manager.clock import Clock
+from risk_manager.clock import WallClock
 from risk_manager.domain.events import OrderType, OrderUpdate, Side
 from risk_manager.enforcement import journal
 from risk_manager.enforcement.executor import Batch, Executor
@@ -34,7 +34,7 @@ def test_enforcement_during_an_outage_is_critical_then_reported_done(tmp_path: P
             notices.append(notice)
 
     async def scenario() -> None:
-        clock, bus = Clock(), EventBus()
+        clock, bus = WallClock(), EventBus()
         bus.subscribe(collect)
         broker = SimulatedBroker(SimulatedBrokerConfig(market="manual"), [("A", "A")],
                                  tmp_path / "sim.sqlite3", clock)  # fmt: skip

@@ -22,7 +22,8 @@ def test_a_critical_message_queued_before_kill9_is_delivered_after_restart(
     start_daemon: Callable[..., DaemonProcess], receiver: Receiver, tmp_path: Path
 ) -> None:
     home = tmp_path / "home"
-    notify_config(home, "", {"hook": ("webhook", f"{receiver.url}/hook")})
+    profile = "daily_realized_loss.limit = 100"  # a config with no rule is a critical alert too
+    notify_config(home, profile, {"hook": ("webhook", f"{receiver.url}/hook")})
     start_daemon(home=home).kill9()
     receiver.default = Reply(500, {"error": "down for maintenance"})
     second = start_daemon(home=home)  # finds the crash marker: a critical message
