@@ -13,7 +13,7 @@ import os
 import signal
 import socket
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO
@@ -26,32 +26,25 @@ from risk_manager import logs
 from risk_manager.api.app import create_app
 from risk_manager.api.connections import timed_protocol
 from risk_manager.api.listen import bind, url_host
-from risk_manager.auth import AdminAuth
+from risk_manager.assembly import assemble
 from risk_manager.brokers import registry as brokers
 from risk_manager.brokers.base import BrokerError
-from risk_manager.bus import EventBus
-from risk_manager.clock import Clock, ShiftableClock
-from risk_manager.config import Config, ConfigError, load_config
+from risk_manager.config import ConfigError, load_config
 from risk_manager.config.models import LogConfig
 from risk_manager.config.validate import emptiness
 from risk_manager.domain.events import ConnectionChange, OrderUpdate
-from risk_manager.domain.money import ZERO
-from risk_manager.enforcement.engine import RiskEngine
-from risk_manager.enforcement.executor import Batch, Executor
+from risk_manager.enforcement.executor import Batch
 from risk_manager.enforcement.journal import pending_batches
 from risk_manager.exit_codes import EXIT_CONFIG, EXIT_OK, EXIT_START, EXIT_UNEXPECTED, StartupError
 from risk_manager.home_files import ensure_config, lock_home, write_atomic
 from risk_manager.notify.watch import AlertWatch
-from risk_manager.notify.wiring import attach_notifier, watch_loop
+from risk_manager.notify.wiring import watch_loop
 from risk_manager.paths import HomePaths
-from risk_manager.pipeline import Pipeline
 from risk_manager.reconcile import reconcile
-from risk_manager.runtime import Intake, Runtime
+from risk_manager.runtime import Runtime
 from risk_manager.service.watchdog import LoopWatchdog, sd_notify
 from risk_manager.service.winconsole import ignore_logoff
 from risk_manager.state import backup
-from risk_manager.state.ledger import AccountState, DayTotals
-from risk_manager.state.store import Store
 
 SHUTDOWN_BUDGET_SECONDS = 25.0  # NSSM / systemd give us 30 s before they terminate
 BIND_RETRY_MAX_SECONDS = 60.0
@@ -204,7 +197,8 @@ class Daemon:
             self.paths.database, self.paths.backups_dir, self.paths.history_marker,
             datetime.now(UTC),
         )  # fmt: skip
-        runtime = self.runtime = self._assemble(config, config_file, crashed)
+        runtime, self._alert_watch = assemble(config, config_file, self.paths, crashed)
+        self.runtime = runtime
         self.paths.history_marker.touch()  # from now on this home's state is never new
         runtime.state_restored = restored
         self._backups = backup.BackupSchedule(
@@ -231,40 +225,6 @@ class Daemon:
         )
         return server, sock
 
-    def _assemble(self, config: Config, config_file: Path, crashed: bool) -> Runtime:
-        """Open the store and wire broker, pipeline, engine and executor together."""
-        clock = ShiftableClock()  # the simulator's test controls may move it
-        store = Store(self.paths.database)
-        names = tuple(
-            (account_id, a.name or account_id) for account_id, a in config.accounts.items()
-        )
-        bus = EventBus()
-
-        def broker_alert(kind: str, message: str) -> None:
-            bus.alert(kind, "critical", message)
-
-        context = brokers.BrokerContext(names, self.paths, clock, broker_alert)
-        broker = brokers.build(config.broker, context)
-        calendar = config.trading_day.calendar()
-        pipeline = Pipeline(store, calendar, broker.contract_spec, bus)
-        executor = Executor(broker, store, clock, bus, ledger=pipeline.signed_positions)
-        engine = RiskEngine(store, executor, calendar, broker.contract_spec, clock, bus)
-        engine.configure(config)
-        pipeline.hooks = engine
-        self._load_accounts(config, store, pipeline, clock)
-        for account in pipeline.accounts.values():
-            engine.load_entries(account)
-        auth = AdminAuth.from_file(self.paths.admin_secret, on_penalty=_admin_auth_slowed(bus))
-        runtime = Runtime(
-            config, config_file, self.paths, clock, store, pipeline, broker, bus, Intake(),
-            engine, executor, crashed, auth,
-        )  # fmt: skip
-        self._alert_watch = attach_notifier(runtime)
-        if crashed:
-            bus.alert("crash_recovered", "critical", "The previous run did not stop cleanly "
-                      "(crash, kill or power loss); restarted and recovering")  # fmt: skip
-        return runtime
-
     async def _bring_online(self, runtime: Runtime) -> None:
         """Connect, finish interrupted enforcement, reconcile, then start the loop's tasks."""
         await runtime.broker.connect(runtime.intake.put)
@@ -275,7 +235,7 @@ class Daemon:
         self._install_signal_handlers(runtime)
         self.watchdog = LoopWatchdog(runtime.config.daemon.watchdog_seconds)
         self.watchdog.start()
-        assert self._alert_watch is not None  # attached in _assemble
+        assert self._alert_watch is not None  # attached by assemble()
         self._tasks = [
             asyncio.create_task(self._consume(runtime), name="intake"),
             asyncio.create_task(self._housekeeping(runtime), name="housekeeping"),
@@ -287,21 +247,6 @@ class Daemon:
         for task in self._tasks:
             task.add_done_callback(_exit_if_died)
         psutil.Process().cpu_percent(None)  # prime the CPU meter health reads later
-
-    def _load_accounts(
-        self, config: Config, store: Store, pipeline: Pipeline, clock: Clock
-    ) -> None:
-        today = pipeline.calendar.day_of(clock.now())
-        with store.transaction():
-            for account_id, settings in config.accounts.items():
-                account = store.load_account(account_id, pipeline.spec_of)
-                if account is None:
-                    account = AccountState(
-                        account_id, settings.name or account_id, ZERO, True, DayTotals(today)
-                    )
-                    store.save_account(account)
-                    store.save_day(account_id, account.day)
-                pipeline.add_account(account)
 
     def _resume_enforcement(self, runtime: Runtime) -> None:
         """Re-run batches a crash interrupted; each step re-checks the broker before acting."""
@@ -408,19 +353,3 @@ class Daemon:
             path.unlink(missing_ok=True)
         logger.info("Daemon stopped cleanly")
         return EXIT_OK
-
-
-def _admin_auth_slowed(bus: EventBus) -> Callable[[int, int], None]:
-    def slowed(failures: int, seconds: int) -> None:
-        # Critical: reaches error.log (and the Windows Event Log) and, as an alert on the bus,
-        # the notifications, so a human hears of it.
-        message = (
-            f"Admin auth slowed after {failures} consecutive failed logins: challenges wait "
-            f"{seconds} s (risk-admin auth-reset clears it)"
-        )
-        logger.critical(message)
-        bus.alert(
-            "admin_auth_penalty", "critical", message, failures=failures, wait_seconds=seconds
-        )
-
-    return slowed
