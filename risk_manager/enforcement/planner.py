@@ -82,5 +82,6 @@ def plan_steps(
     else:
         # Closing a symbol already cancels its orders.
         steps += [Step(ActionKind.CANCEL, s) for s in sorted(cancel - closing, key=str)]
-    steps += [s for s in stops if s.symbol not in closing]
+    # Two rules may ask for the same stop: plan it once.
+    steps += [s for s in dict.fromkeys(stops) if s.symbol not in closing]
     return [step for step in steps if step.key not in busy]
