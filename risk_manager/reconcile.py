@@ -11,14 +11,28 @@ from risk_manager.brokers.base import Broker, BrokerSnapshot
 from risk_manager.clock import Clock
 from risk_manager.pipeline import Pipeline
 
+SNAPSHOT_ROUNDS = 3  # reads of a broker that keeps trading meanwhile, before taking the last
+
 
 async def fetch_snapshot(broker: Broker, account_id: str, since: datetime) -> BrokerSnapshot:
-    """The account as the broker reports it: info, fills since `since`, positions, orders."""
+    """The account as the broker reports it: info, fills since `since`, positions, orders.
+
+    The fills are read again after the positions: a fill that landed between the two reads
+    would be in the positions but not in the fills, and when its live event arrived later it
+    would be counted a second time on top of the adopted position. So the reads repeat until
+    no fill appeared in between (bounded; a broker trading nonstop gets the last reading).
+    """
     info = await broker.account_info(account_id)
-    fills = sorted(await broker.fills_since(account_id, since), key=lambda fill: fill.ts)
-    positions = await broker.open_positions(account_id)
-    orders = await broker.open_orders(account_id)
-    return BrokerSnapshot(info, fills, positions, orders)
+    fills = await broker.fills_since(account_id, since)
+    for _ in range(SNAPSHOT_ROUNDS):
+        positions = await broker.open_positions(account_id)
+        orders = await broker.open_orders(account_id)
+        again = await broker.fills_since(account_id, since)
+        settled = {f.event_id for f in again} == {f.event_id for f in fills}
+        fills = again
+        if settled:
+            break
+    return BrokerSnapshot(info, sorted(fills, key=lambda fill: fill.ts), positions, orders)
 
 
 async def reconcile(broker: Broker, pipeline: Pipeline, clock: Clock) -> dict[str, dict[str, int]]:

@@ -174,3 +174,25 @@ def test_an_unpriceable_contract_halts_only_its_account(
     assert states()["PX-2"] == "active"
     assert daemon.proc is not None
     assert daemon.proc.poll() is None  # the daemon stays up
+
+
+def test_slow_fills_and_flat_payloads_are_not_closed_twice(
+    start_daemon: Callable[..., DaemonProcess], gateway: FakeGateway, tmp_path: Path
+) -> None:
+    daemon = start(start_daemon, gateway, tmp_path)
+    losing_trade(gateway)
+    wait(lambda: "daily_realized_loss" in lockout_rules(daemon), what="the lockout")
+    wait(lambda: gateway.position(ACCOUNT_ID, MNQ) == 0, what="the first flatten")
+    closes = len(gateway.requests("Position/closeContract"))
+
+    # Another timing: every fill lands 1.5 s after its acknowledgement, payloads flat.
+    gateway.set(fill_delay=1.5, wrap=False)
+    gateway.set_price(MNQ, "20950")  # the pending entry fills at once when the price moves
+    gateway.buy(ACCOUNT_ID, MNQ, 2)
+    gateway.set_price(MNQ, "20950.25")
+    wait(lambda: gateway.position(ACCOUNT_ID, MNQ) == 2, what="the entry")
+    wait(lambda: gateway.position(ACCOUNT_ID, MNQ) == 0, timeout=30, what="the slow flatten")
+    time.sleep(2.0)  # a duplicate close would show up (and reverse the position) by now
+    assert len(gateway.requests("Position/closeContract")) == closes + 1
+    assert gateway.position(ACCOUNT_ID, MNQ) == 0
+    assert daemon_positions(daemon) == {}
