@@ -95,7 +95,9 @@ def read_live(
 
 def run_nssm(argv: Sequence[str]) -> subprocess.CompletedProcess[str]:
     """Run nssm; its output to a pipe is UTF-16."""
-    result = subprocess.run(list(argv), capture_output=True, check=False, timeout=60)
+    result = subprocess.run(
+        list(argv), stdin=subprocess.DEVNULL, capture_output=True, check=False, timeout=60
+    )
     text = (
         result.stdout.decode("utf-16-le", "replace")
         if b"\x00" in result.stdout

@@ -7,11 +7,9 @@ from collections.abc import Iterator
 
 import pytest
 
+from tests.windows.report import MEASURED, NOT_VERIFIABLE, TIMINGS
 from tests.windows.wineenv import Wine, missing_reason, session_python
 from tests.windows.winprocess import WindowsPython
-
-# Seconds each set-up phase took, printed at the end of the run (the tier has a CI budget).
-TIMINGS: dict[str, float] = {}
 
 
 @pytest.fixture(scope="session")
@@ -40,3 +38,8 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
     if TIMINGS:
         parts = ", ".join(f"{name} {seconds:.1f} s" for name, seconds in TIMINGS.items())
         terminalreporter.write_line(f"Windows tier set-up: {parts}")
+    if MEASURED:
+        parts = ", ".join(f"{name} {seconds:.2f} s" for name, seconds in MEASURED.items())
+        terminalreporter.write_line(f"Windows tier measured: {parts}")
+    for line in NOT_VERIFIABLE:
+        terminalreporter.write_line(f"not verifiable under Wine: {line}")

