@@ -48,8 +48,8 @@ def test_enforcement_during_an_outage_is_critical_then_reported_done(tmp_path: P
         broker.submit_order("A", "MNQ", Side.BUY, 2, OrderType.MARKET)
         steps = [Step(ActionKind.FLATTEN)]
         violation = Violation("daily_realized_loss", "A", "loss past the limit", {"limit": "100"})
-        with store.transaction() as db:
-            batch_id = journal.open_batch(db, "A", [violation], steps, clock.now())
+        with store.transaction():
+            batch_id = journal.open_batch(store, "A", [violation], steps, clock.now())
         # What the engine publishes for a batch with broker work (held until the outcome).
         published = {
             "account_id": "A", "rule": "daily_realized_loss", "reason": "loss past the limit",
