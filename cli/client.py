@@ -116,11 +116,6 @@ def locate(url: str | None = None, home: Path | None = None) -> tuple[str, str]:
     return check_url(found, source), source
 
 
-def resolve_url(url: str | None = None, home: Path | None = None) -> str:
-    """The checked base URL (see locate)."""
-    return locate(url, home)[0]
-
-
 def unwrap(response: httpx.Response) -> Any:
     """The `data` of a success envelope; ApiFailure for anything else."""
     path = response.request.url.path if response.request else ""

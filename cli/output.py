@@ -61,11 +61,6 @@ def note(message: str) -> None:
     err_console.print(message, highlight=False)
 
 
-def fail(message: str, code: ExitCode = ExitCode.FAILED) -> CliError:
-    """A CliError to raise: `raise fail(...)`."""
-    return CliError(message, code)
-
-
 def table(title: str | None, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> Table:
     """A table; numeric-looking columns (PnL, qty, price) are right-aligned."""
     grid = Table(title=title, title_justify="left", header_style="bold")
