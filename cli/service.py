@@ -13,6 +13,7 @@ import typer
 from rich.console import Console
 
 from cli.admin_config import config_problems
+from cli.client import check_url
 from cli.exit_codes import ExitCode
 from risk_manager.paths import HomePaths, default_home
 from risk_manager.service import aclcheck, control, nssm, plan, runner
@@ -368,7 +369,7 @@ def status(
     ] = None,
 ) -> None:
     """Show whether the daemon runs, its PID and its health."""
-    info = control.status(home, url=url)
+    info = control.status(home, url=None if url is None else check_url(url))
     if as_json:
         _emit_json(info.to_dict())
     elif not info.running:
