@@ -51,7 +51,8 @@ def personal_request(
         raise InvalidRequest(
             "invalid_lock", f"the lockout must end after now and within {MAX_LOCK.days} days"
         )
+    # The end is in the lockout's `until`; screens show it in the trading-day zone, so the
+    # reason does not repeat it as a UTC timestamp.
     return LockoutRequest(
-        LockoutEnd.TIME, end, f"personal lockout until {end.isoformat(timespec='minutes')}",
-        state=TradingState.HALTED,
-    )  # fmt: skip
+        LockoutEnd.TIME, end, "personal lockout for a set time", state=TradingState.HALTED
+    )
