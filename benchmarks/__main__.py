@@ -50,8 +50,9 @@ def main(argv: list[str] | None = None) -> int:
     section("all_rules_20_accounts",
             asyncio.run(throughput.all_rules(20, 20_000 // scale, 10_000 // scale)))  # fmt: skip
     section("breach_to_first_action", asyncio.run(latency.breach_latency(500 // scale)))
+    rounds = 2 if args.quick else 6
     section("breach_with_unanswered_notifications",
-            asyncio.run(notify.unanswered_receiver(500 // scale)))  # fmt: skip
+            asyncio.run(notify.unanswered_receiver(250 // scale, rounds)))  # fmt: skip
     section("api_under_load", process.status_under_load(2000, 1000 // scale))
     slow_seconds = 5.0 if args.quick else 15.0
     section("api_with_slow_clients", hostile_load.slow_clients(100, 200, slow_seconds))

@@ -36,8 +36,9 @@ def _attach(url: str, notifiers: list[Notifier]) -> Any:
     return attach
 
 
-async def unanswered_receiver(breaches: int, rounds: int = 2) -> dict[str, Any]:
-    """p50 / p99 of both setups, alternated `rounds` times, and the change of the medians."""
+async def unanswered_receiver(breaches: int, rounds: int = 6) -> dict[str, Any]:
+    """p50 / p99 of both setups, alternated `rounds` times (so drifting machine load hits
+    both alike), and the change of the medians."""
     runs: dict[str, list[dict[str, Any]]] = {"off": [], "never_answers": []}
     with socket.socket() as silent:
         silent.bind(("127.0.0.1", 0))
@@ -49,7 +50,10 @@ async def unanswered_receiver(breaches: int, rounds: int = 2) -> dict[str, Any]:
             runs["never_answers"].append(await breach_latency(breaches, _attach(url, notifiers)))
             for notifier in notifiers:
                 await notifier.close()
-    p50 = {name: statistics.median(r["p50_ms"] for r in found) for name, found in runs.items()}
+    p50 = {
+        name: round(statistics.median(r["p50_ms"] for r in found), 3)
+        for name, found in runs.items()
+    }
     return {
         "breaches_per_run": breaches,
         "p50_ms": p50,
