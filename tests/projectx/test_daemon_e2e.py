@@ -40,6 +40,10 @@ def daemon_positions(daemon: DaemonProcess) -> dict[str, int]:
     return {p["symbol"]: p["size"] for p in daemon.get(f"{ACCOUNT}/positions")["positions"]}
 
 
+def batches_settled(daemon: DaemonProcess) -> bool:
+    return all(r["status"] == "done" for r in daemon.get(f"{ACCOUNT}/enforcement")["records"])
+
+
 def losing_trade(gateway: FakeGateway) -> None:
     """Buy 3 MNQ with a bracket, fall 60 points, sell 2: -$240 realized, 1 contract left."""
     gateway.buy(ACCOUNT_ID, MNQ, 3, brackets={"stop": 400, "target": 400})
@@ -183,6 +187,9 @@ def test_slow_fills_and_flat_payloads_are_not_closed_twice(
     losing_trade(gateway)
     wait(lambda: "daily_realized_loss" in lockout_rules(daemon), what="the lockout")
     wait(lambda: gateway.position(ACCOUNT_ID, MNQ) == 0, what="the first flatten")
+    # The executor confirms an id-less close by the position: an entry filling before it has
+    # done so would be mistaken for the close still pending.
+    wait(lambda: batches_settled(daemon), what="the first batch to settle")
     closes = len(gateway.requests("Position/closeContract"))
 
     # Another timing: every fill lands 1.5 s after its acknowledgement, payloads flat.
