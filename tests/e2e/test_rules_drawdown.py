@@ -109,6 +109,26 @@ def test_trailing_daily_loss_trails_the_days_peak_and_blocks_until_reset(start_d
     assert balance(daemon) == 50700.00
 
 
+def test_trailing_daily_loss_from_realized_ignores_open_gains(start_daemon):
+    profile = 'trailing_daily_loss.limit = 500\ntrailing_daily_loss.trail_from = "realized"'
+    daemon = start_daemon(text=_no_fee_config(profile))
+    daemon.order("buy", 1)
+    daemon.price(21600.00)  # +1,200 open: the threshold stays 49,500
+    daemon.price(21350.00)  # value 50,700 (from unrealized this would liquidate)
+    assert lockouts(daemon) == []
+    daemon.order("sell", 1)  # +700 realized: balance 50,700, threshold 50,200
+    assert balance(daemon) == 50700.00
+    daemon.order("buy", 1)
+    daemon.price(21100.25)  # value 50,200.50
+    assert lockouts(daemon) == []
+
+    daemon.price(21100.00)  # value 50,200.00
+
+    trigger = record_of(daemon, "trailing_daily_loss")["trigger"]["trailing_daily_loss"]
+    assert (trigger["peak"], trigger["threshold"]) == ("50700.00", "50200.00")
+    assert positions(daemon) == {}
+
+
 def test_trailing_daily_loss_plain_liquidate_restarts_from_the_balance(start_daemon):
     profile = 'trailing_daily_loss.limit = 500\ntrailing_daily_loss.action = "liquidate"'
     daemon = start_daemon(text=_no_fee_config(profile))
