@@ -182,8 +182,9 @@ class RiskEngine:
         halted until an admin ends the lockout; every other account carries on.
         """
         now = self.clock.now()
+        # One lockout per account however many such contracts; the record names each symbol.
         request = LockoutRequest(
-            LockoutEnd.NEVER, None, f"unknown contract {symbol}", state=TradingState.HALTED
+            LockoutEnd.NEVER, None, "unknown contract", state=TradingState.HALTED
         )
         violation = Violation(
             UNKNOWN_CONTRACT, account.account_id,
