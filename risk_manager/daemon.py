@@ -8,24 +8,20 @@ task inside our loop and never installs handlers of its own.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import os
 import signal
 import socket
 import sys
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO
 
 import psutil
-import uvicorn
 from loguru import logger
 
 from risk_manager import logs
 from risk_manager.api.app import create_app
-from risk_manager.api.connections import timed_protocol
-from risk_manager.api.listen import bind, url_host
+from risk_manager.api.listen import ApiServer, api_server, bind, url_host
 from risk_manager.assembly import assemble
 from risk_manager.brokers import registry as brokers
 from risk_manager.brokers.base import BrokerError
@@ -48,13 +44,6 @@ from risk_manager.state import backup
 
 SHUTDOWN_BUDGET_SECONDS = 25.0  # NSSM / systemd give us 30 s before they terminate
 BIND_RETRY_MAX_SECONDS = 60.0
-
-
-class _Server(uvicorn.Server):
-    @contextlib.contextmanager
-    def capture_signals(self) -> Iterator[None]:
-        # The daemon handles SIGINT/SIGTERM/SIGBREAK itself and stops uvicorn in order.
-        yield
 
 
 def _exit_if_died(task: asyncio.Task[None]) -> None:
@@ -119,7 +108,7 @@ class Daemon:
         await runtime.stop_requested.wait()
         return await self._shutdown(server, serve)
 
-    async def _serve_api(self, server: _Server, sock: socket.socket | None) -> None:
+    async def _serve_api(self, server: ApiServer, sock: socket.socket | None) -> None:
         """Serve the API; when its port was taken at start, keep trying to bind it."""
         if sock is None:
             sock = await self._bind_with_backoff()
@@ -170,7 +159,7 @@ class Daemon:
                 "were reconciled with the broker",
             )
 
-    async def _startup(self) -> tuple[_Server, socket.socket | None]:
+    async def _startup(self) -> tuple[ApiServer, socket.socket | None]:
         self.paths.ensure()
         config_file = ensure_config(self.paths, self.config_path)
         brokers.load_plugins()  # before the config: it may name a plugin's broker kind
@@ -210,19 +199,7 @@ class Daemon:
             logger.critical(message)  # also reaches the Windows Event Log (logs.configure)
             runtime.bus.alert("api_bind_failed", "critical", message)
         await self._bring_online(runtime)
-        server = _Server(
-            uvicorn.Config(
-                create_app(runtime),
-                log_config=None,
-                access_log=False,
-                lifespan="off",
-                server_header=False,
-                date_header=False,
-                timeout_graceful_shutdown=2,
-                http=timed_protocol(config.daemon.request_timeout_seconds),
-                timeout_keep_alive=max(1, round(config.daemon.idle_timeout_seconds)),
-            )
-        )
+        server = api_server(create_app(runtime), config.daemon)
         return server, sock
 
     async def _bring_online(self, runtime: Runtime) -> None:
@@ -321,7 +298,7 @@ class Daemon:
             await asyncio.to_thread(runtime.store.checkpoint)
             await self._backups.tick(runtime.pipeline.calendar.day_of(now), 1.0)
 
-    async def _shutdown(self, server: _Server, serve: asyncio.Task[None]) -> int:
+    async def _shutdown(self, server: ApiServer, serve: asyncio.Task[None]) -> int:
         runtime = self.runtime
         assert runtime is not None
         logger.info("Daemon stopping")

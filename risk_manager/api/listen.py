@@ -1,10 +1,17 @@
-"""The API's listening socket, bound by the daemon itself (before uvicorn runs)."""
+"""The API's listening socket, bound by the daemon itself, and the uvicorn server on it."""
 
 from __future__ import annotations
 
+import contextlib
 import socket
 import sys
+from collections.abc import Iterator
+from typing import Any
 
+import uvicorn
+
+from risk_manager.api.connections import timed_protocol
+from risk_manager.config.models import DaemonConfig
 from risk_manager.exit_codes import StartupError
 
 
@@ -33,3 +40,27 @@ def url_host(sock: socket.socket) -> str:
     """The bound host as a URL writes it (IPv6 in brackets)."""
     host = sock.getsockname()[0]
     return f"[{host}]" if ":" in host else host
+
+
+class ApiServer(uvicorn.Server):
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        # The daemon handles SIGINT/SIGTERM/SIGBREAK itself and stops uvicorn in order.
+        yield
+
+
+def api_server(app: Any, settings: DaemonConfig) -> ApiServer:
+    """uvicorn for the daemon's app: no logging or signals of its own, per-connection limits."""
+    return ApiServer(
+        uvicorn.Config(
+            app,
+            log_config=None,
+            access_log=False,
+            lifespan="off",
+            server_header=False,
+            date_header=False,
+            timeout_graceful_shutdown=2,
+            http=timed_protocol(settings.request_timeout_seconds),
+            timeout_keep_alive=max(1, round(settings.idle_timeout_seconds)),
+        )
+    )
