@@ -43,7 +43,8 @@ class DaemonConfig(Frozen):
     stale_quote_seconds: StrictFloat = Field(30, gt=0, le=MAX_SECONDS)
     watchdog_seconds: StrictFloat = Field(30, ge=2, le=600)
     max_body_bytes: StrictInt = Field(1_000_000, ge=1024, le=64_000_000)
-    # A request's headers, then its body, must each arrive within this many seconds.
+    # A request's headers, then its body, must each arrive within this many seconds, and a
+    # client must take what is sent to it (a stalled reader is dropped after as long).
     request_timeout_seconds: StrictFloat = Field(10, gt=0, le=300)
     # An open connection with no request in progress is closed after this many seconds.
     idle_timeout_seconds: StrictFloat = Field(5, gt=0, le=300)

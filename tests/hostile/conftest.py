@@ -9,12 +9,17 @@ from urllib.parse import urlsplit
 from tests.daemon_process import DaemonProcess
 
 
-def connect(target: DaemonProcess, timeout: float = 30.0) -> socket.socket:
-    """A raw TCP connection to the daemon's API."""
+def connect(target: DaemonProcess, timeout: float = 30.0, receive_buffer: int = 0) -> socket.socket:
+    """A raw TCP connection to the daemon's API (with a small receive window if asked)."""
     url = urlsplit(target.url)
     assert url.hostname is not None
     assert url.port is not None
-    return socket.create_connection((url.hostname, url.port), timeout=timeout)
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    if receive_buffer:  # before connecting: the window is agreed in the handshake
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, receive_buffer)
+    sock.settimeout(timeout)
+    sock.connect((url.hostname, url.port))
+    return sock
 
 
 def read_response(sock: socket.socket) -> bytes:

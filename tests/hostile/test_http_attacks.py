@@ -3,14 +3,13 @@ bodies that are not JSON or carry absurd numbers."""
 
 from __future__ import annotations
 
-import threading
 import time
 from collections.abc import Callable
 
 import psutil
 import pytest
 
-from tests.api.conftest import ADMIN, call, error_code
+from tests.api.conftest import ADMIN, call, error_code, wait_until
 from tests.daemon_process import MANUAL_CONFIG, DaemonProcess
 from tests.hostile.conftest import closed_by_server, connect, read_response
 
@@ -184,29 +183,50 @@ def test_malformed_json_is_the_documented_422(
     assert error_code(response) == "validation_error"
 
 
-def test_clients_that_never_read_the_event_stream_do_not_stall_status(
+STREAMING_CONFIG = """
+[daemon]
+port = 0
+request_timeout_seconds = 1
+[broker.simulated]
+market = "random_walk"
+tick_interval_ms = 5
+symbols = ["MNQ", "ES", "NQ", "CL", "GC", "RTY"]
+[accounts.SIM-1]
+profile = "p"
+[profiles.p]
+max_contracts.limit = 100
+"""
+
+
+def test_event_stream_clients_that_never_read_are_dropped(
     start_daemon: Callable[..., DaemonProcess],
 ) -> None:
-    daemon = start_daemon()
-    streams = [connect(daemon) for _ in range(100)]
+    daemon = start_daemon(text=STREAMING_CONFIG)
+    assert daemon.proc is not None
+    for symbol in ("MNQ", "ES", "NQ", "CL", "GC", "RTY"):  # every quote now moves PnL
+        daemon.order("buy", 1, symbol)
+    streams = [connect(daemon, receive_buffer=2048) for _ in range(20)]
     for sock in streams:
         sock.sendall(b"GET /api/v1/events HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
-    daemon.order("buy", 1)
-    done = threading.Event()
+    process = psutil.Process(daemon.proc.pid)
+    port = int(daemon.url.rsplit(":", 1)[1])
 
-    def churn() -> None:  # a pnl message to every stream on every quote
-        price = 21000.0
-        while not done.is_set():
-            price = 21000.25 if price == 21000.0 else 21000.0
-            daemon.price(price)
+    def open_streams() -> int:  # counted on the daemon's side: its sockets are what it costs
+        peers = {sock.getsockname()[1] for sock in streams}
+        return sum(1 for c in process.net_connections("tcp")
+                   if c.laddr.port == port and c.raddr and c.raddr.port in peers)  # fmt: skip
 
-    worker = threading.Thread(target=churn, daemon=True)
-    worker.start()
     try:
-        for _ in range(20):
-            assert daemon.get("/api/v1/status")["connected"] is True
+        opened = wait_until(lambda: open_streams() == 20, 10, "the streams to open")
+        deadline = time.monotonic() + 90  # generous: the buffers fill, then each goes in 1 s
+        while open_streams() and time.monotonic() < deadline:
+            time.sleep(0.5)
+        left = open_streams()
     finally:
-        done.set()
-        worker.join(30)
         for sock in streams:
             sock.close()
+
+    assert opened
+    assert left == 0, f"{left} of 20 non-reading streams still open"
+    assert daemon.get("/api/v1/status")["connected"] is True
+    assert "Dropped a" in daemon.output()

@@ -13,7 +13,6 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import StreamingResponse
 from loguru import logger
 from pydantic import BaseModel, ConfigDict, Field
-from starlette.types import Send
 
 from risk_manager import __version__
 from risk_manager.api.deps import RuntimeDep
@@ -28,8 +27,6 @@ from risk_manager.trader_sessions import SessionConflict, TraderSessions
 router = APIRouter(prefix="/api/v1", tags=["trader"])
 
 KEEP_ALIVE_SECONDS = 15.0
-# A client whose socket takes longer than this to accept one message has stopped reading.
-SEND_TIMEOUT_SECONDS = 10.0
 
 
 async def get_sessions(request: Request) -> TraderSessions:
@@ -156,14 +153,19 @@ async def event_stream(runtime: Runtime) -> AsyncIterator[str]:
             yield sse("hello", hello(runtime))
             while not stopping.done():
                 message = await _next(queue, stopping)
-                if message is DROPPED:
+                if message is None:
+                    if not stopping.done():
+                        yield ": keep-alive\n\n"
+                    continue
+                # Whatever else is queued goes in the same write: a stream that fell behind
+                # catches up in one send instead of one per message.
+                batch = [message]
+                while not queue.empty():
+                    batch.append(queue.get_nowait())
+                yield "".join(wire(item) for item in batch)
+                if batch[-1] is DROPPED:  # the bus sends nothing after it
                     logger.warning("Dropped a live-event client that fell too far behind")
-                    yield wire(message)
                     return
-                if message is not None:
-                    yield wire(message)
-                elif not stopping.done():
-                    yield ": keep-alive\n\n"
         finally:
             stopping.cancel()
 
@@ -183,23 +185,6 @@ async def _next(queue: asyncio.Queue[Message], stopping: asyncio.Future[Any]) ->
     return getter.result() if getter.done() and not getter.cancelled() else None
 
 
-class BoundedStream(StreamingResponse):
-    """A stream that gives up on a client that stops reading (its socket buffer stays full).
-
-    Returning early leaves the response incomplete, so the server closes the connection.
-    """
-
-    async def stream_response(self, send: Send) -> None:
-        async def timed_send(message: Any) -> None:
-            async with asyncio.timeout(SEND_TIMEOUT_SECONDS):
-                await send(message)
-
-        try:
-            await super().stream_response(timed_send)
-        except TimeoutError:
-            logger.warning("Dropped a live-event client that stopped reading")
-
-
 @router.get(
     "/events",
     summary="Live events (Server-Sent Events): hello snapshot, then fills, PnL, lockouts...",
@@ -207,7 +192,7 @@ class BoundedStream(StreamingResponse):
     responses={200: {"content": {"text/event-stream": {}}, "description": "an SSE stream"}},
 )
 async def events(runtime: RuntimeDep) -> StreamingResponse:
-    return BoundedStream(
+    return StreamingResponse(
         event_stream(runtime),
         media_type="text/event-stream",
         # no-transform / X-Accel-Buffering: proxies must not buffer or compress the stream.
