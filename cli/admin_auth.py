@@ -18,13 +18,12 @@ import httpx
 from scramp import ScramClient, ScramException
 
 from risk_manager.auth.passwords import MAX_ITERATIONS, MECHANISM, MIN_CLIENT_ITERATIONS
+from risk_manager.auth.penalty import MAX_WAIT_SECONDS
 
 PASSWORD_ENV = "RISK_MANAGER_ADMIN_PASSWORD"  # noqa: S105 - the variable name, not a password
 CHALLENGE_PATH = "/api/v1/admin/challenge"
 SESSION_PATH = "/api/v1/admin/session"
 USERNAME = "admin"
-# The daemon's progressive penalty never asks for more; a longer wait is not our daemon.
-MAX_WAIT = 300
 
 
 class AuthError(Exception):
@@ -120,7 +119,8 @@ def _read_challenge(data: dict[str, Any]) -> tuple[str, int]:
     server_first, wait = data.get("server_first"), data.get("wait", 0)
     if data.get("mechanism") != MECHANISM or not isinstance(server_first, str):
         raise AuthError(f"daemon did not answer with a {MECHANISM} challenge")
-    if not isinstance(wait, int) or isinstance(wait, bool) or not 0 <= wait <= MAX_WAIT:
+    # The daemon's penalty never asks for more; a longer wait is not our daemon.
+    if not isinstance(wait, int) or isinstance(wait, bool) or not 0 <= wait <= MAX_WAIT_SECONDS:
         raise AuthError(f"daemon asked for an unreasonable wait: {wait!r}")
     return server_first, wait
 

@@ -14,7 +14,10 @@ from risk_manager.paths import HomePaths, default_home
 
 
 def token(
-    password_stdin: PasswordStdinOption = False, url: UrlOption = None, as_json: JsonOption = False
+    password_stdin: PasswordStdinOption = False,
+    url: UrlOption = None,
+    home: HomeOption = None,
+    as_json: JsonOption = False,
 ) -> None:
     """Log in (SCRAM-SHA-256, the daemon proven genuine) and print a short-lived bearer token.
 
@@ -22,7 +25,7 @@ def token(
     `Authorization: Bearer <token>` with curl. It ends after 15 minutes, on a password change,
     or when the daemon restarts.
     """
-    with Client(url) as client:
+    with Client(url, home=home) as client:
         authenticate(client, password_stdin)
         value = client.token
     if as_json:

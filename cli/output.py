@@ -50,10 +50,16 @@ def emit_text(text: str) -> None:
     sys.stdout.flush()
 
 
+def printable(text: str) -> str:
+    """`text` with control characters (ESC, bidi overrides …) replaced: error messages quote
+    whatever answered on the port, and a terminal must not run an escape sequence from it."""
+    return "".join(ch if ch.isprintable() else "\ufffd" for ch in text)
+
+
 def error(message: str) -> None:
     """One line on stderr."""
     text = " ".join(message.split())  # a one-line contract, even for multi-line messages
-    err_console.print(f"[bold red]error:[/] {escape(text)}", highlight=False)
+    err_console.print(f"[bold red]error:[/] {escape(printable(text))}", highlight=False)
 
 
 def note(message: str) -> None:
@@ -129,7 +135,7 @@ def run(app: typer.Typer) -> None:
         command()
     except CliError as exc:
         for line in exc.lines:
-            note(f"  {escape(line)}")
+            note(f"  {escape(printable(line))}")
         error(exc.message)
         sys.exit(int(exc.exit_code))
     except AuthError as exc:

@@ -15,7 +15,6 @@ from risk_manager.auth import (
     AdminAuthError,
     AuthFailed,
     NotConfigured,
-    OutdatedSecret,
     TooEarly,
 )
 
@@ -67,9 +66,9 @@ def _status_and_headers(error: AdminAuthError) -> tuple[int, dict[str, str]]:
         # The failure that grows the penalty says so at once, with the wait to expect.
         retry = {"Retry-After": str(error.delay)} if error.delay else {}
         return 401, {**BEARER, **retry}
-    if isinstance(error, NotConfigured | OutdatedSecret):
-        return 503, {}
-    return 500, {}
+    # No usable password (none set, an old or a damaged file): admin login is unavailable until
+    # a human runs set-password; the daemon itself is fine, so not a 500.
+    return 503, {}
 
 
 def install_auth_errors(app: FastAPI) -> None:
@@ -78,4 +77,7 @@ def install_auth_errors(app: FastAPI) -> None:
     @app.exception_handler(AdminAuthError)
     async def admin_auth_error(_: Request, exc: AdminAuthError) -> JSONResponse:
         status, headers = _status_and_headers(exc)
-        return JSONResponse(error_body(exc.code, exc.message), status, headers)
+        # A failed exchange also answers as RFC 5802 does (server-final `e=<error>`), so any
+        # SCRAM client can read why.
+        details = {"server_final": f"e={exc.scram_error}"} if isinstance(exc, AuthFailed) else None
+        return JSONResponse(error_body(exc.code, exc.message, details), status, headers)

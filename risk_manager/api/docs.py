@@ -40,7 +40,8 @@ verifier, which cannot log in:
 
 Clients refuse a challenge asking for fewer than 600,000 iterations (a program squatting the
 port could otherwise brute-force the proof cheaply). Each challenge is single use; an unknown,
-used or expired one answers 401 `auth_failed` and does not count as a failure. Wrong proofs
+used or expired one answers 401 `auth_failed` and does not count as a failure (every
+`auth_failed` also carries RFC 5802's `e=...` error in `error.details.server_final`). Wrong proofs
 against issued challenges do: after 3, new challenges carry a growing `wait` (1, 2, 4 … up to
 120 s); answering early gives 429 `auth_wait` with `Retry-After` and keeps the challenge. The
 count resets on success, after 15 quiet minutes, or with `risk-admin auth-reset` run by an

@@ -6,18 +6,45 @@ from typing import Literal
 
 FailureReason = Literal[
     "bad_request",
+    "channel_binding_unsupported",
+    "channel_binding_mismatch",
+    "extensions",
+    "invalid_encoding",
+    "bad_username",
+    "unknown_user",
     "unknown_nonce",
     "expired_nonce",
     "replayed_nonce",
     "bad_proof",
 ]
 
-_REASON_MESSAGES: dict[str, str] = {
-    "bad_request": "not a SCRAM-SHA-256 message for user 'admin'",
-    "unknown_nonce": "unknown challenge nonce; request a new challenge",
-    "expired_nonce": "challenge expired; request a new challenge",
-    "replayed_nonce": "challenge already used; request a new challenge",
-    "bad_proof": "wrong password",
+# reason -> (message, RFC 5802 §7 server-error value a SCRAM client understands as `e=...`)
+_REASONS: dict[str, tuple[str, str]] = {
+    "bad_request": (
+        "not a SCRAM-SHA-256 message as this daemon takes them: "
+        "'n,,n=admin,r=<nonce>', then 'c=biws,r=<nonce>,p=<proof>'",
+        "other-error",
+    ),
+    "channel_binding_unsupported": (
+        "channel binding is not supported (the API is loopback HTTP without TLS); "
+        "start with the GS2 header 'n,,'",
+        "channel-binding-not-supported",
+    ),
+    "channel_binding_mismatch": (
+        "the c= attribute does not carry the GS2 header of the client-first message",
+        "channel-bindings-dont-match",
+    ),
+    "extensions": ("SCRAM extensions are not supported", "extensions-not-supported"),
+    "invalid_encoding": ("c= or p= is not valid base64", "invalid-encoding"),
+    "bad_username": (
+        "malformed user name: '=' may only start '=2C' or '=3D'",
+        "invalid-username-encoding",
+    ),
+    "unknown_user": ("unknown user; the only user is 'admin'", "unknown-user"),
+    "unknown_nonce": ("unknown challenge nonce; request a new challenge", "other-error"),
+    "expired_nonce": ("challenge expired; request a new challenge", "other-error"),
+    "replayed_nonce": ("challenge already used; request a new challenge", "other-error"),
+    "bad_proof": ("wrong password", "invalid-proof"),
 }
 
 
@@ -74,7 +101,7 @@ class AuthFailed(AdminAuthError):
     code = "auth_failed"
 
     def __init__(self, reason: FailureReason, *, delay: int = 0) -> None:
-        message = _REASON_MESSAGES[reason]
+        message, self.scram_error = _REASONS[reason]
         if delay:
             message += f"; after repeated failures new challenges wait {delay} s"
         super().__init__(message)

@@ -13,6 +13,9 @@ import os
 import time
 from pathlib import Path
 
+# The longest a challenge ever waits: the admin always gets in within this; clients refuse more.
+MAX_WAIT_SECONDS = 120
+
 
 class ProgressivePenalty:
     """Consecutive failed proofs -> seconds a newly issued challenge must wait."""

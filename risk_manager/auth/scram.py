@@ -12,7 +12,6 @@ they expire.
 from __future__ import annotations
 
 import base64
-import binascii
 import hashlib
 import hmac
 import re
@@ -21,16 +20,20 @@ import struct
 from collections import OrderedDict
 from dataclasses import dataclass
 
+from risk_manager.auth.errors import AuthFailed
 from risk_manager.auth.passwords import StoredSecret
 
 USER = "admin"
+GS2_HEADERS = ("n,,", "y,,")  # no channel binding: the client has none, or thinks we have none
 _SEAL = struct.Struct(">16sqq")  # random, not_before_ms, expires_ms
 _MAC_BYTES = 16
 SERVER_NONCE_CHARS = 4 * (_SEAL.size + _MAC_BYTES) // 3  # unpadded base64url of 48 bytes: 64
-# RFC 5802: a nonce is printable ASCII except ','. Only user `admin`, no channel binding, no
-# authzid, no extensions: the canonical message is what the checker rebuilds, so nothing else.
-_CLIENT_FIRST = re.compile(r"([ny]),,n=admin,r=([\x21-\x2b\x2d-\x7e]{1,256})")
-_CLIENT_FINAL = re.compile(r"(c=([A-Za-z0-9+/=]+),r=([\x21-\x2b\x2d-\x7e]+)),p=([A-Za-z0-9+/=]+)")
+# RFC 5802: a nonce is printable ASCII except ','. Only user `admin`, no authzid: the canonical
+# client-first-bare is what check_proof rebuilds, so nothing else can be accepted.
+_NONCE = re.compile(r"[\x21-\x2b\x2d-\x7e]{1,256}")
+_SEALED = re.compile(f"[A-Za-z0-9_-]{{{SERVER_NONCE_CHARS}}}")
+_EXTENSION = re.compile(r"[A-Za-z]=")
+_BAD_ESCAPE = re.compile(r"=(?!2C|3D)")
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,27 +51,57 @@ class ClientFinal:
         return self.client_nonce + self.server_nonce
 
 
-def parse_client_first(message: str) -> tuple[str, str] | None:
-    """(gs2 header, client nonce) of a canonical client-first message, else None."""
-    found = _CLIENT_FIRST.fullmatch(message)
-    return (f"{found[1]},,", found[2]) if found else None
+def parse_client_first(message: str) -> tuple[str, str]:
+    """(GS2 header, client nonce) of a client-first message; AuthFailed says what is wrong."""
+    flag, _, rest = message.partition(",")
+    authzid, comma, bare = rest.partition(",")
+    if flag.startswith("p="):
+        raise AuthFailed("channel_binding_unsupported")
+    if flag not in ("n", "y") or authzid or not comma:
+        raise AuthFailed("bad_request")
+    user, nonce = _two_attributes(bare, "n", "r")
+    if _BAD_ESCAPE.search(user):
+        raise AuthFailed("bad_username")
+    # "admin" needs no escaping, so its only spelling on the wire is the name itself.
+    if user != USER:
+        raise AuthFailed("unknown_user")
+    if not _NONCE.fullmatch(nonce):
+        raise AuthFailed("bad_request")
+    return f"{flag},,", nonce
 
 
-def parse_client_final(message: str) -> ClientFinal | None:
-    """The parts of a client-final message whose nonce has the shape we issue, else None."""
-    found = _CLIENT_FINAL.fullmatch(message)
-    if not found:
-        return None
-    try:
-        gs2 = base64.b64decode(found[2], validate=True).decode("ascii")
-        proof = base64.b64decode(found[4], validate=True)
-    except (binascii.Error, UnicodeDecodeError):
-        return None
-    nonce = found[3]
-    if gs2 not in ("n,,", "y,,") or len(nonce) <= SERVER_NONCE_CHARS:
-        return None
+def parse_client_final(message: str) -> ClientFinal:
+    """The parts of a client-final message; AuthFailed says what is wrong with it."""
+    without_proof, _, proof_text = message.rpartition(",p=")
+    binding, nonce = _two_attributes(without_proof, "c", "r")
+    gs2, proof = _b64decode(binding), _b64decode(proof_text)
+    if gs2 not in (header.encode() for header in GS2_HEADERS):
+        raise AuthFailed("channel_binding_mismatch")
+    # Only nonces of the shape we issue can be ours; the seal check says whether they are.
+    if not _NONCE.fullmatch(nonce) or len(nonce) <= SERVER_NONCE_CHARS:
+        raise AuthFailed("unknown_nonce")
     cut = len(nonce) - SERVER_NONCE_CHARS
-    return ClientFinal(gs2, nonce[:cut], nonce[cut:], found[1], proof)
+    return ClientFinal(gs2.decode("ascii"), nonce[:cut], nonce[cut:], without_proof, proof)
+
+
+def _two_attributes(text: str, first: str, second: str) -> tuple[str, str]:
+    """The values of `first=...,second=...`; later attributes are extensions (refused)."""
+    one, _, rest = text.partition(",")
+    two, _, extra = rest.partition(",")
+    if one.startswith("m="):  # RFC 5802 §5.1: the mandatory-extension slot
+        raise AuthFailed("extensions")
+    if not (one.startswith(f"{first}=") and two.startswith(f"{second}=")):
+        raise AuthFailed("bad_request")
+    if extra:
+        raise AuthFailed("extensions" if _EXTENSION.match(extra) else "bad_request")
+    return one[2:], two[2:]
+
+
+def _b64decode(text: str) -> bytes:
+    try:
+        return base64.b64decode(text, validate=True)
+    except ValueError:  # binascii.Error, or non-ASCII text
+        raise AuthFailed("invalid_encoding") from None
 
 
 def server_first(nonce: str, secret: StoredSecret) -> str:
@@ -77,13 +110,13 @@ def server_first(nonce: str, secret: StoredSecret) -> str:
     return f"r={nonce},s={salt},i={secret.iterations}"
 
 
-def check_proof(secret: StoredSecret, final: ClientFinal) -> str | None:
+def check_proof(secret: StoredSecret, final: ClientFinal, user: str = USER) -> str | None:
     """The server-final message (`v=` signature) when the proof is right, else None.
 
     RFC 5802 §3: ClientKey = ClientProof XOR HMAC(StoredKey, AuthMessage) must hash to StoredKey.
     """
     auth_message = ",".join(
-        (f"n={USER},r={final.client_nonce}", server_first(final.nonce, secret), final.without_proof)
+        (f"n={user},r={final.client_nonce}", server_first(final.nonce, secret), final.without_proof)
     ).encode("utf-8")
     signature = hmac.digest(secret.stored_key, auth_message, "sha256")
     if len(final.proof) != len(signature):
@@ -96,7 +129,11 @@ def check_proof(secret: StoredSecret, final: ClientFinal) -> str | None:
 
 
 class NonceSeal:
-    """Seals (not_before, expires) into a server nonce bound to the client nonce; checks it."""
+    """Seals (not_before, expires) into a server nonce bound to the client's first message.
+
+    The MAC covers the GS2 header too: RFC 5802 wants c= in the final message to repeat the
+    header of the first one, and this is where the daemon still knows it.
+    """
 
     def __init__(self) -> None:
         self._key = secrets.token_bytes(32)
@@ -105,26 +142,29 @@ class NonceSeal:
         """A new key: every challenge issued so far stops verifying (password change, reset)."""
         self._key = secrets.token_bytes(32)
 
-    def seal(self, client_nonce: str, not_before: float, expires_at: float) -> str:
+    def seal(self, gs2_header: str, client_nonce: str, not_before: float, expires_at: float) -> str:
         """A fresh server nonce (base64url, no padding, never a comma)."""
         body = _SEAL.pack(secrets.token_bytes(16), _ms(not_before), _ms(expires_at))
-        raw = body + self._mac(client_nonce, body)
+        raw = body + self._mac(gs2_header, client_nonce, body)
         return base64.urlsafe_b64encode(raw).decode("ascii").rstrip("=")
 
-    def open(self, client_nonce: str, server_nonce: str) -> tuple[float, float] | None:
-        """(not_before, expires_at) when this process sealed the nonce for that client nonce."""
-        try:
-            raw = base64.urlsafe_b64decode(server_nonce + "=" * (-len(server_nonce) % 4))
-        except (binascii.Error, ValueError):
+    def open(
+        self, gs2_header: str, client_nonce: str, server_nonce: str
+    ) -> tuple[float, float] | None:
+        """(not_before, expires_at) when this process sealed the nonce for that first message."""
+        # Strictly the alphabet we emit: the lenient decoder would also take '+' for '-', so
+        # two spellings of one nonce would open.
+        if not _SEALED.fullmatch(server_nonce):
             return None
+        raw = base64.urlsafe_b64decode(server_nonce)
         body, mac = raw[: _SEAL.size], raw[_SEAL.size :]
-        if len(mac) != _MAC_BYTES or not hmac.compare_digest(mac, self._mac(client_nonce, body)):
+        if not hmac.compare_digest(mac, self._mac(gs2_header, client_nonce, body)):
             return None
         _, not_before, expires = _SEAL.unpack(body)
         return not_before / 1000, expires / 1000
 
-    def _mac(self, client_nonce: str, body: bytes) -> bytes:
-        message = client_nonce.encode("utf-8", "surrogatepass") + b"\0" + body
+    def _mac(self, gs2_header: str, client_nonce: str, body: bytes) -> bytes:
+        message = f"{gs2_header}{client_nonce}".encode("utf-8", "surrogatepass") + b"\0" + body
         return hmac.digest(self._key, message, "sha256")[:_MAC_BYTES]
 
 

@@ -26,7 +26,7 @@ from loguru import logger
 from risk_manager.auth import scram
 from risk_manager.auth.errors import AuthFailed, NotConfigured, SecretFileError, TooEarly
 from risk_manager.auth.passwords import MECHANISM, SecretFileWatcher, StoredSecret
-from risk_manager.auth.penalty import ProgressivePenalty, ResetMarker
+from risk_manager.auth.penalty import MAX_WAIT_SECONDS, ProgressivePenalty, ResetMarker
 from risk_manager.auth.tokens import TokenStore
 
 MAX_NONCE_TTL = 60.0
@@ -47,7 +47,7 @@ class AuthSettings:
     # A few typos are free; then challenges wait first_delay, doubling per failure up to max_delay.
     free_failures: int = 3
     first_delay: float = 1.0
-    max_delay: float = 120.0
+    max_delay: float = MAX_WAIT_SECONDS
     forget_after: float = 15 * 60.0
     max_tokens: int = 64
 
@@ -56,6 +56,10 @@ class AuthSettings:
             raise ValueError(f"nonce_ttl must be in (0, {MAX_NONCE_TTL:g}] seconds")
         if min(self.token_ttl, self.first_delay, self.max_delay, self.forget_after) <= 0:
             raise ValueError("token_ttl and the penalty times must be positive")
+        if self.max_delay > MAX_WAIT_SECONDS:
+            raise ValueError(
+                f"max_delay must be at most {MAX_WAIT_SECONDS} s (clients wait no longer)"
+            )
         if self.free_failures < 0 or self.max_tokens < 1:
             raise ValueError("free_failures must be >= 0 and max_tokens >= 1")
 
@@ -143,14 +147,12 @@ class AdminAuth:
         now = self._now()
         self._apply_reset()
         secret = self._require_secret()
-        parsed = scram.parse_client_first(client_first)
-        if parsed is None:
-            # Nothing was issued, so nothing counts against the penalty.
-            raise AuthFailed("bad_request")
-        _, client_nonce = parsed
+        # A refused message (AuthFailed) issued nothing, so it counts nothing against the penalty.
+        gs2_header, client_nonce = scram.parse_client_first(client_first)
         wait = self._penalty.delay(now)
         ttl = self.settings.nonce_ttl
-        nonce = client_nonce + self._seal.seal(client_nonce, now + wait, now + wait + ttl)
+        sealed = self._seal.seal(gs2_header, client_nonce, now + wait, now + wait + ttl)
+        nonce = client_nonce + sealed
         return Challenge(scram.server_first(nonce, secret), wait, wait + ttl)
 
     def open_session(self, client_final: str) -> Session:
@@ -160,13 +162,8 @@ class AdminAuth:
         # First: a password changed since the challenge must end it (new seal), not verify it.
         secret = self._require_secret()
         final = scram.parse_client_final(client_final)
-        if final is None:
-            raise AuthFailed("bad_request")
-        window = self._seal.open(final.client_nonce, final.server_nonce)
-        if window is None:
-            # Only proofs against a live challenge of ours count: garbage cannot build a penalty.
-            raise AuthFailed("unknown_nonce")
-        not_before, expires_at = window
+        # Only proofs against a live challenge of ours count: garbage cannot build a penalty.
+        not_before, expires_at = self._open_challenge(final)
         if now < not_before:
             # Not checked, so neither counted nor spent: the admin keeps the challenge.
             raise TooEarly(max(1, math.ceil(not_before - now)))
@@ -181,6 +178,16 @@ class AdminAuth:
         token, token_expires = self._tokens.issue(now)
         log.info("admin session opened ({} active)", len(self._tokens))
         return Session(server_final, token, token_expires - now)
+
+    def _open_challenge(self, final: scram.ClientFinal) -> tuple[float, float]:
+        window = self._seal.open(final.gs2_header, final.client_nonce, final.server_nonce)
+        if window is not None:
+            return window
+        # Our nonce, but first sent with the other GS2 flag: say so rather than "unknown".
+        (other,) = (h for h in scram.GS2_HEADERS if h != final.gs2_header)
+        if self._seal.open(other, final.client_nonce, final.server_nonce) is not None:
+            raise AuthFailed("channel_binding_mismatch")
+        raise AuthFailed("unknown_nonce")
 
     def verify_token(self, token: str) -> bool:
         """Whether a bearer token is valid now; revoked if the password changed since issue."""

@@ -7,24 +7,47 @@ import os
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from typing import Any
 
 import httpx
+import pytest
 
 from risk_manager.auth.passwords import hash_password, save_secret
 from tests import scram_client
-from tests.api.conftest import ADMIN, PASSWORD, StartAdmin, call, error_code, login
+from tests.api.conftest import (
+    ADMIN,
+    ITERATIONS,
+    LOSS_PROFILE,
+    PASSWORD,
+    StartAdmin,
+    call,
+    error_code,
+    login,
+)
 from tests.api.test_events import TIMEOUT, messages, until
-from tests.daemon_process import DaemonProcess
+from tests.daemon_process import DaemonProcess, write_config
 
 WRONG = "Wrong-Password-77"
 
 
-def admin_cli(daemon: DaemonProcess, *args: str) -> subprocess.CompletedProcess[str]:
+@pytest.fixture(scope="module")
+def daemon(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DaemonProcess]:
+    """One daemon for the tests that never fail a proof, so none leaves a penalty behind."""
+    home = tmp_path_factory.mktemp("admin-auth") / "home"
+    write_config(home, LOSS_PROFILE)
+    save_secret(home / "secrets" / "admin.json", hash_password(PASSWORD, iterations=ITERATIONS))
+    shared = DaemonProcess(home).start()
+    yield shared
+    shared.ensure_stopped()
+
+
+def admin_cli(*args: str, password: str = PASSWORD) -> subprocess.CompletedProcess[str]:
+    """risk-admin as a subprocess; `args` say how it finds the daemon (--url or --home)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("RISK_MANAGER_")}
-    env["RISK_MANAGER_ADMIN_PASSWORD"] = PASSWORD
+    env["RISK_MANAGER_ADMIN_PASSWORD"] = password
     return subprocess.run(
-        [sys.executable, "-m", "cli.admin", *args, "--url", daemon.url],
+        [sys.executable, "-m", "cli.admin", *args],
         capture_output=True, text=True, env=env, timeout=60, check=False,
     )  # fmt: skip
 
@@ -96,10 +119,16 @@ def test_replayed_final_message_is_refused(daemon: DaemonProcess) -> None:
 
 
 def test_garbage_and_challenge_floods_never_lock_the_admin_out(daemon: DaemonProcess) -> None:
+    admin = scram_client.scram_client(PASSWORD)
+    issued = daemon.post(f"{ADMIN}/challenge", {"client_first": admin.get_client_first()})
     first = {"client_first": scram_client.scram_client(WRONG).get_client_first()}
     flood = [call(daemon, "POST", f"{ADMIN}/challenge", json=first) for _ in range(300)]
     garbage = [{"client_final": "c=biws,r=" + "00" * 40 + ",p=AAAA"}, {"client_final": "x"}]
     replies = [call(daemon, "POST", f"{ADMIN}/session", json=body) for body in garbage * 10]
+    admin.set_server_first(issued["server_first"])
+    # The challenge issued before the flood is still answerable: nothing was evicted.
+    session = daemon.post(f"{ADMIN}/session", {"client_final": admin.get_client_final()})
+    admin.set_server_final(session["server_final"])
 
     assert {r.status_code for r in flood} == {200}
     assert {r.status_code for r in replies} == {401}
@@ -108,8 +137,9 @@ def test_garbage_and_challenge_floods_never_lock_the_admin_out(daemon: DaemonPro
 
 
 def test_wrong_proofs_slow_auth_down_notify_and_auth_reset_clears_it(
-    daemon: DaemonProcess,
+    start_admin: StartAdmin,
 ) -> None:
+    daemon = start_admin(LOSS_PROFILE)
     with (
         httpx.Client(base_url=daemon.url, timeout=TIMEOUT) as listener,
         listener.stream("GET", "/api/v1/events") as response,
@@ -126,9 +156,11 @@ def test_wrong_proofs_slow_auth_down_notify_and_auth_reset_clears_it(
     )
     health = admin_auth_health(daemon)
 
-    reset = admin_cli(daemon, "auth-reset", "--home", str(daemon.home), "--json")
+    reset = admin_cli("auth-reset", "--home", str(daemon.home), "--json")
 
     assert [r.status_code for r in replies] == [401] * 5
+    # RFC 5802's server-final error, for any SCRAM client
+    assert {r.json()["error"]["details"]["server_final"] for r in replies} == {"e=invalid-proof"}
     assert int(replies[-1].headers["Retry-After"]) == 2
     assert (event["failures"], event["wait_seconds"], event["severity"]) == (4, 1, "critical")
     assert slowed["wait"] == 2
@@ -144,43 +176,37 @@ def test_wrong_proofs_slow_auth_down_notify_and_auth_reset_clears_it(
     assert issued["wait"] == 0
 
 
-def test_risk_admin_token_prints_a_bearer_token_curl_can_use(start_admin: StartAdmin) -> None:
+def test_password_file_lifecycle_from_none_to_token_to_change(start_admin: StartAdmin) -> None:
+    """No password, then the old scrypt file, then set-password: `risk-admin token --home`
+    gives what curl sends (docs/api.md); a password change ends that token."""
     daemon = start_admin(password=False)
-    # At the real iteration count: the CLI refuses a cheaper challenge.
-    save_secret(daemon.home / "secrets" / "admin.json", hash_password(PASSWORD))
-
-    done = admin_cli(daemon, "token")
-    token = done.stdout.strip()
-    response = call(daemon, "GET", f"{ADMIN}/config", {"Authorization": f"Bearer {token}"})
-    description = daemon.client.get("/openapi.json").json()["info"]["description"]
-
-    assert done.returncode == 0, done.stderr
-    assert response.status_code == 200, response.text
-    assert "risk-admin token" in description
-
-
-def test_secret_file_of_the_scrypt_version_asks_for_set_password(start_admin: StartAdmin) -> None:
-    daemon = start_admin(password=False)
+    secret_file = daemon.home / "secrets" / "admin.json"
+    first = {"client_first": scram_client.scram_client(PASSWORD).get_client_first()}
+    none_set = call(daemon, "POST", f"{ADMIN}/challenge", json=first)
     old = {"version": 1, "kdf": "scrypt", "salt": "00" * 16, "n": 16384, "r": 8, "p": 1,
            "dklen": 32, "key": "00" * 32}  # fmt: skip
-    (daemon.home / "secrets" / "admin.json").write_text(json.dumps(old))
-    first = scram_client.scram_client(PASSWORD).get_client_first()
+    secret_file.write_text(json.dumps(old))
+    outdated = call(daemon, "POST", f"{ADMIN}/challenge", json=first)
 
-    response = call(daemon, "POST", f"{ADMIN}/challenge", json={"client_first": first})
+    # At the real iteration count, as set-password writes it: the CLI refuses a cheaper one.
+    set_password = admin_cli("set-password", "--home", str(daemon.home))
+    stored = json.loads(secret_file.read_text())
+    done = admin_cli("token", "--home", str(daemon.home))
+    bearer = {"Authorization": f"Bearer {done.stdout.strip()}"}
+    response = call(daemon, "GET", f"{ADMIN}/config", bearer)
+    save_secret(secret_file, hash_password("Another-Password-9", iterations=ITERATIONS))
+    after_change = call(daemon, "GET", f"{ADMIN}/config", bearer)
 
-    assert response.status_code == 503
-    assert error_code(response) == "admin_secret_outdated"
-    assert "run risk-admin set-password again" in response.json()["error"]["message"]
-
-
-def test_no_password_set_is_503_not_configured(start_admin: StartAdmin) -> None:
-    daemon = start_admin(password=False)
-    first = scram_client.scram_client(PASSWORD).get_client_first()
-
-    response = call(daemon, "POST", f"{ADMIN}/challenge", json={"client_first": first})
-
-    assert response.status_code == 503
-    assert error_code(response) == "admin_not_configured"
+    assert (none_set.status_code, error_code(none_set)) == (503, "admin_not_configured")
+    assert (outdated.status_code, error_code(outdated)) == (503, "admin_secret_outdated")
+    assert "run risk-admin set-password again" in outdated.json()["error"]["message"]
+    assert set_password.returncode == 0, set_password.stderr
+    assert stored["iterations"] == 600_000
+    assert done.returncode == 0, done.stderr
+    assert response.status_code == 200, response.text
+    assert (after_change.status_code, error_code(after_change)) == (401, "unauthorized")
+    description = daemon.client.get("/openapi.json").json()["info"]["description"]
+    assert "risk-admin token" in description
 
 
 def test_login_bodies_are_validated(daemon: DaemonProcess) -> None:

@@ -28,6 +28,7 @@ class Impostor(ThreadingHTTPServer):
     def __init__(self, iterations: int) -> None:
         super().__init__(("127.0.0.1", 0), _Handler)
         self.iterations = iterations
+        self.error_message: str | None = None  # set: every answer is this error envelope
         self.requests: list[tuple[str, dict[str, object], str | None]] = []
 
     @property
@@ -41,6 +42,10 @@ class _Handler(BaseHTTPRequestHandler):
     def do_POST(self) -> None:
         body = json.loads(self.rfile.read(int(self.headers.get("Content-Length", 0))) or b"{}")
         self.server.requests.append((self.path, body, self.headers.get("Authorization")))
+        if self.server.error_message is not None:
+            error = {"code": "auth_failed", "message": self.server.error_message}
+            self._reply(401, {"status": "error", "error": error})
+            return
         if self.path.endswith("/admin/challenge"):
             client_nonce = body["client_first"].split("r=", 1)[1]
             salt = base64.b64encode(secrets.token_bytes(16)).decode()
@@ -55,8 +60,11 @@ class _Handler(BaseHTTPRequestHandler):
             signature = base64.b64encode(secrets.token_bytes(32)).decode()
             data = {"server_final": f"v={signature}", "token": "impostor-token",
                     "token_type": "bearer", "expires_in": 900}  # fmt: skip
-        payload = json.dumps({"status": "success", "data": data}).encode()
-        self.send_response(200)
+        self._reply(200, {"status": "success", "data": data})
+
+    def _reply(self, status: int, body: dict[str, object]) -> None:
+        payload = json.dumps(body).encode()
+        self.send_response(status)
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(payload)))
         self.end_headers()
@@ -106,3 +114,15 @@ def test_bad_server_signature_refused_and_nothing_sent_with_its_token(impostor: 
     paths = [path for path, _, _ in impostor.requests]
     assert paths == ["/api/v1/admin/challenge", "/api/v1/admin/session"] * 2
     assert all(auth is None for _, _, auth in impostor.requests)
+
+
+@pytest.mark.parametrize("impostor", [600_000], indirect=True)
+def test_an_impostors_words_cannot_drive_the_terminal(impostor: Impostor) -> None:
+    """Error text comes from whatever holds the port: its escape sequences are not replayed."""
+    impostor.error_message = "wrong password\x1b]52;c;cm0gLXJmIH4=\x07\x1b[2J\u202eevil"
+
+    done = risk_admin(impostor.url, "token")
+
+    assert done.returncode == 4, done.stderr
+    assert "wrong password" in done.stderr
+    assert not any(ch in done.stderr for ch in "\x1b\x07\u202e")
