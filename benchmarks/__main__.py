@@ -54,7 +54,7 @@ def main(argv: list[str] | None = None) -> int:
     section("breach_with_unanswered_notifications",
             asyncio.run(notify.unanswered_receiver(250 // scale, rounds)))  # fmt: skip
     section("api_under_load", process.status_under_load(2000, 1000 // scale))
-    slow_seconds = 5.0 if args.quick else 15.0
+    slow_seconds = 5.0 if args.quick else 30.0
     section("api_with_slow_clients", hostile_load.slow_clients(100, 200, slow_seconds))
     section("projectx_fill_to_close", projectx.fill_to_close(300 // scale))
     report["benchmark_seconds"] = round(time.perf_counter() - began, 1)

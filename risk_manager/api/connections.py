@@ -22,6 +22,8 @@ from typing import Any
 from loguru import logger
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
+SEND_BUFFER_BYTES = 256 * 1024  # room for a burst of events; a reading client drains it at once
+
 
 class TimedH11Protocol(H11Protocol):
     header_timeout = 10.0
@@ -34,6 +36,11 @@ class TimedH11Protocol(H11Protocol):
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
+        sock = transport.get_extra_info("socket")
+        if sock is not None:
+            # A fixed kernel send buffer: without it Linux grows it to megabytes for a client
+            # that never reads, and the stall would take that long to show.
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, SEND_BUFFER_BYTES)
         self._arm()
 
     def connection_lost(self, exc: Exception | None) -> None:
