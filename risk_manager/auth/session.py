@@ -251,13 +251,15 @@ class AdminAuth:
     def _fail(self, now: float) -> NoReturn:
         grown = self._penalty.record_failure(now)
         failures = self._penalty.failures
+        wait = self._penalty.delay(now)
         log.warning("admin auth failed: bad_proof ({} consecutive)", failures)
-        if grown is not None:
-            log.error(
-                "admin auth slowed: challenges now wait {} s after {} failures", grown, failures
-            )
-            self._notify_penalty(failures, grown)
-        raise AuthFailed("bad_proof", delay=self._penalty.delay(now))
+        # Each growth, then each doubling of the count once the wait is capped: challenges are
+        # stateless, so many can be answered at once and the cap alone does not stop guessing;
+        # a long guessing run keeps being reported, a few times (logarithmically), never silent.
+        if grown is not None or (wait and failures & (failures - 1) == 0):
+            log.error("admin auth slowed: challenges wait {} s after {} failures", wait, failures)
+            self._notify_penalty(failures, wait)
+        raise AuthFailed("bad_proof", delay=wait)
 
     def _notify_penalty(self, failures: int, seconds: int) -> None:
         if self._on_penalty is None:

@@ -124,6 +124,27 @@ def test_listener_told_each_time_the_wait_grows_and_its_errors_swallowed(
     assert calls == [(4, 1), (5, 2), (6, 4)]
 
 
+def test_stockpiled_challenges_each_count_and_a_long_run_keeps_being_reported(
+    secret: StoredSecret, clock: FakeClock
+) -> None:
+    """Challenges cost nothing, so a guesser may hold many and answer them at once: every wrong
+    proof counts, and past the cap the listener hears at each doubling of the count."""
+    calls: list[tuple[int, int]] = []
+    auth = AdminAuth(lambda: secret, now=clock, on_penalty=lambda f, s: calls.append((f, s)))
+    stockpile = [InProcess(auth, WRONG) for _ in range(70)]
+
+    for exchange in stockpile:
+        with pytest.raises(AuthFailed):
+            exchange.finish()
+
+    assert {exchange.challenge.wait for exchange in stockpile} == {0}
+    assert auth.status() | {"answered_challenges": 0} == {
+        "failures": 70, "penalty_seconds": 120, "active_sessions": 0, "answered_challenges": 0,
+    }  # fmt: skip
+    assert calls == [(4, 1), (5, 2), (6, 4), (7, 8), (8, 16), (9, 32), (10, 64), (11, 120),
+                     (16, 120), (32, 120), (64, 120)]  # fmt: skip
+
+
 def test_reset_marker_clears_the_penalty(
     secret: StoredSecret, password: str, clock: FakeClock, tmp_path: Path
 ) -> None:
