@@ -14,6 +14,7 @@ import typer
 
 from cli.exit_codes import CliError, ExitCode
 from risk_manager.paths import HomePaths, default_home
+from risk_manager.service import control
 from risk_manager.service.control import DEFAULT_URL, URL_ENV, locate_url
 
 API = "/api/v1"
@@ -71,17 +72,23 @@ class DaemonDown(CliError):
 
     def __init__(self, url: str, source: str = "--url", home: Path | None = None) -> None:
         hint = "check --url"
+        what = f"daemon not running at {url} (from {source}) — start it with `risk-admin start`; "
         if source not in ("--url", URL_ENV):
             where = home or default_home()
             hint = (
                 f"looked in {where} (a daemon started with `--home DIR` is found with "
                 "--home DIR or RISK_MANAGER_HOME=DIR), or pass --url"
             )
-        super().__init__(
-            f"daemon not running at {url} (from {source}) — start it with `risk-admin start`; "
-            + hint,
-            ExitCode.NOT_RUNNING,
-        )
+            if (pid := control.read_pid(HomePaths(where))) is not None:
+                # It enforces, but its API is not up: "not running" would send the admin
+                # off to start a second daemon.
+                what = (
+                    f"the daemon runs (PID {pid}) but its API does not answer at {url} "
+                    f"(from {source}): its port may be taken by another program "
+                    "(`risk-admin doctor` checks); "
+                )
+                hint = f"home {where}"
+        super().__init__(what + hint, ExitCode.NOT_RUNNING)
         self.url = url
 
 

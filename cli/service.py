@@ -19,6 +19,7 @@ from risk_manager.paths import HomePaths, default_home
 from risk_manager.service import aclcheck, control, nssm, plan, runner
 from risk_manager.service.errors import (
     AccessDeniedError,
+    ApiUnavailableError,
     ControlError,
     ControlTimeoutError,
     NotInstalledError,
@@ -63,6 +64,7 @@ def _code_for(exc: ControlError) -> ExitCode:
         (NotInstalledError, ExitCode.NOT_INSTALLED),
         (AccessDeniedError, ExitCode.NOT_ELEVATED),
         (ControlTimeoutError, ExitCode.TIMEOUT),
+        (ApiUnavailableError, ExitCode.UNHEALTHY),
     ):
         if isinstance(exc, kind):
             return code
@@ -298,8 +300,10 @@ def _start(home: Path | None, *, as_json: bool, timeout: float = control.START_T
         result = control.start(home, timeout=timeout)
     except ControlError as exc:
         # What the daemon itself said (port in use, state unusable, …), not just "see logs".
-        said = _said_since(sources[0], offsets[0])
-        said += [line for line in _said_since(sources[1], offsets[1], 200) if _is_alarm(line)]
+        # The console output when there is one; the log's alarms only when it said nothing.
+        said = _said_since(sources[0], offsets[0]) or [
+            line for line in _said_since(sources[1], offsets[1], 200) if _is_alarm(line)
+        ]
         for line in said[-8:]:
             typer.echo(f"  {line}", err=True)
         _fail(str(exc), _code_for(exc))

@@ -21,6 +21,7 @@ from risk_manager.paths import HomePaths, default_home
 from risk_manager.service import winservice
 from risk_manager.service.errors import (
     AccessDeniedError,
+    ApiUnavailableError,
     ControlTimeoutError,
     NotRunningError,
     StartFailedError,
@@ -160,9 +161,19 @@ def _wait_ready(paths: HomePaths, timeout: float, exited: Callable[[], int | Non
             raise StartFailedError(
                 f"daemon exited with code {code} during startup; see {paths.logs_dir}"
             )
+        # The PID file before the URL file: a daemon that took its port writes the URL first.
+        pid = read_pid(paths)
         url = _read_text(paths.url_file)
         if url is not None and check_health(url.rstrip("/"), timeout=1.0) is not None:
-            return StartResult(read_pid(paths), url.rstrip("/"), already_running=False)
+            return StartResult(pid or read_pid(paths), url.rstrip("/"), already_running=False)
+        if pid is not None and url is None:
+            # Started and enforcing, but without its API: the port is taken by someone else.
+            where = configured_url(paths) or DEFAULT_URL
+            raise ApiUnavailableError(
+                f"the daemon runs (PID {pid}) and enforces the rules, but its API cannot listen "
+                f"at {where} (the port is taken); it retries the port by itself. Free the port "
+                "or set another [daemon] port, then run `risk-admin restart`"
+            )
         time.sleep(0.1)
     raise ControlTimeoutError(
         f"daemon not ready after {timeout:.0f} s (no {paths.url_file.name} or no health answer); "

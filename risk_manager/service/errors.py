@@ -25,3 +25,7 @@ class ControlTimeoutError(ControlError):
 
 class StartFailedError(ControlError):
     """The daemon process exited during startup."""
+
+
+class ApiUnavailableError(ControlError):
+    """The daemon runs and enforces, but its API could not take its port (it keeps retrying)."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 import tomllib
 from collections.abc import Iterator
 from pathlib import Path
@@ -187,3 +188,24 @@ def test_rules_output_is_valid_toml(admin: DaemonProcess) -> None:
     result = admin_cli(admin, "rules")
 
     assert tomllib.loads(result.stdout)["max_contracts"]["lockout_minutes"] == 30
+
+
+def test_start_on_a_taken_port_says_the_daemon_enforces_without_its_api(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    config = write_config(home, PROFILE)
+    with socket.socket() as squatter:
+        squatter.bind(("127.0.0.1", 0))  # bound, not listening: a connect is refused at once
+        port = squatter.getsockname()[1]
+        config.write_text(config.read_text().replace("port = 0", f"port = {port}"))
+        try:
+            start = run_cli("admin", "start", "--home", str(home), home=home)
+            status = run_cli("trader", "status", home=home)
+        finally:
+            stop = run_cli("admin", "stop", "--home", str(home), home=home)
+
+    assert start.code == 9, start.stderr  # running but unhealthy, not a 30 s timeout
+    assert "enforces the rules, but its API cannot listen" in start.stderr
+    assert f"127.0.0.1:{port}" in start.stderr
+    assert status.code == 3
+    assert "the daemon runs (PID" in status.stderr
+    assert stop.code == 0, stop.stderr
