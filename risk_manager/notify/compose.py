@@ -16,17 +16,17 @@ from risk_manager.notify.notice import Notice
 from risk_manager.notify.settings import SEVERITY_RANK, Severity
 from risk_manager.notify.text import humanize, local_time, usd
 
-# Admin actions not worth a message (reading the config is audited, not announced).
-_QUIET_ADMIN = frozenset({"config read"})
 _PROTECTIVE = frozenset({"place_stop", "move_stop"})
 _OPEN_ENDS = {
     "never": "permanently (admin unlock only)",
     "can_trade": "until the broker allows trading again",
     "config_change": "until the config no longer blocks it",
 }
+# Trigger keys that hold dollars when their value is a decimal string; the same key holding an
+# int is a count (max_contracts' `limit` is contracts, daily_realized_loss' is dollars).
 _MONEY_KEYS = frozenset({
     "realized", "unrealized", "limit", "balance", "equity", "high_water", "floor", "max_loss",
-    "loss", "target", "total",
+    "loss", "tier_loss", "target", "total", "value", "peak", "threshold",
 })  # fmt: skip
 
 
@@ -35,7 +35,8 @@ def _values(trigger: Mapping[str, Any]) -> str:
     for key, value in trigger.items():
         if value is None or value == "None":
             continue
-        shown = usd(value) if key in _MONEY_KEYS else str(value)
+        money = key in _MONEY_KEYS and not isinstance(value, int)
+        shown = usd(value) if money else str(value)
         parts.append(f"{key.replace('_', ' ')} {shown}")
     return ", ".join(parts)
 
@@ -147,10 +148,8 @@ class Composer:
         lines = [str(data["reason"])] if data.get("reason") else []
         return self._notice("lockout_ended", "info", title, lines, account_id, data)
 
-    def _admin(self, data: dict[str, Any]) -> Notice | None:
+    def _admin(self, data: dict[str, Any]) -> Notice:
         action = data["action"]
-        if action in _QUIET_ADMIN:
-            return None
         account_id = data.get("account_id")
         details = data.get("details") or {}
         severity: Severity = "warning" if "refused" in action else "info"

@@ -26,7 +26,6 @@ from risk_manager.state.notifications import NotificationOutbox
 
 MAX_HELD = 500  # beyond this, the oldest non-critical messages are dropped (and counted)
 RETRY_AFTER_CAP = 3600.0
-RATE_WINDOW = 60.0  # rate_limit_per_minute counts sends in this window
 
 
 @dataclass(slots=True)
@@ -48,10 +47,8 @@ class ChannelWorker:
     def __init__(
         self, channel: Channel, client: httpx.AsyncClient, outbox: NotificationOutbox,
         settings: NotificationsConfig, now: Callable[[], datetime],
-        rate_window: float = RATE_WINDOW,
     ) -> None:  # fmt: skip
         self.channel = channel
-        self.rate_window = rate_window
         self.client = client
         self.outbox = outbox
         self.settings = settings
@@ -131,13 +128,14 @@ class ChannelWorker:
 
     async def _wait_for_slot(self) -> bool:
         """Sleep until the rate limit allows a send; True when it had to wait."""
-        limit = self.channel.config.rate_limit_per_minute
+        limit = self.channel.config.rate_limit
+        window = self.channel.config.rate_window_seconds
         now = time.monotonic()
-        while self._sent_at and now - self._sent_at[0] >= self.rate_window:
+        while self._sent_at and now - self._sent_at[0] >= window:
             self._sent_at.popleft()
         if len(self._sent_at) < limit:
             return False
-        await asyncio.sleep(self._sent_at[0] + self.rate_window - now)
+        await asyncio.sleep(self._sent_at[0] + window - now)
         self._sent_at.popleft()
         return True
 

@@ -53,7 +53,12 @@ class Notifier:
         self._tasks: list[asyncio.Task[None]] = []
 
     def start(self) -> None:
-        """Reload undelivered critical messages, then start one task per channel."""
+        """Reload undelivered critical messages, then start one task per channel. Messages
+        queued for a channel that is no longer configured (or now disabled) are dropped:
+        nobody can receive them, and /health would count them forever."""
+        for name, count in self.outbox.drop_other_channels(set(self.workers)).items():
+            logger.warning("Dropped {} undelivered critical notification(s) for channel {}, "
+                           "which is no longer configured or enabled", count, name)  # fmt: skip
         window = timedelta(hours=self.settings.critical_retry_hours)
         now = self.now()
         for name, worker in self.workers.items():

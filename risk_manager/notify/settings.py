@@ -43,7 +43,10 @@ class ChannelConfig(_Frozen):
     chat_id: str | None = None  # telegram: the chat to post in
     telegram_api: str = "https://api.telegram.org"
     signing_secret: str | None = None  # webhook: file with the HMAC-SHA256 key
-    rate_limit_per_minute: StrictInt = Field(20, ge=1, le=600)
+    # At most `rate_limit` sends per `rate_window_seconds`; what arrives faster is folded
+    # into one summary when the next slot opens.
+    rate_limit: StrictInt = Field(20, ge=1, le=600)
+    rate_window_seconds: StrictFloat = Field(60, gt=0, le=3600)
 
     @field_validator("secret", "signing_secret")
     @classmethod

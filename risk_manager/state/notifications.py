@@ -63,6 +63,16 @@ class NotificationOutbox:
         with self.store.transaction() as db:
             db.executemany("DELETE FROM notification_outbox WHERE id = ?", [(i,) for i in ids])
 
+    def drop_other_channels(self, keep: set[str]) -> dict[str, int]:
+        """Delete the messages of every channel not in `keep`; returns the count per channel."""
+        dropped = {name: count for name, count in self.depth().items() if name not in keep}
+        if dropped:
+            with self.store.transaction() as db:
+                db.executemany(
+                    "DELETE FROM notification_outbox WHERE channel = ?", [(n,) for n in dropped]
+                )
+        return dropped
+
     def depth(self) -> dict[str, int]:
         """Queued messages per channel."""
         rows = (

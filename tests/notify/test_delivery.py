@@ -55,10 +55,10 @@ async def deliver(
 ) -> ChannelWorker:  # fmt: skip
     """Run one worker on `items` until the receiver accepted `until` requests."""
     (tmp / "url").write_text(f"{receiver.url}/hook")
-    config = ChannelConfig(kind=kind, secret="url", rate_limit_per_minute=rate)  # type: ignore[arg-type]
+    config = ChannelConfig(kind=kind, secret="url", rate_limit=rate, rate_window_seconds=window)  # type: ignore[arg-type]
     async with httpx.AsyncClient(timeout=5) as client:
         worker = ChannelWorker(Channel("hook", config, tmp), client, NotificationOutbox(store),
-                               settings, now, rate_window=window)  # fmt: skip
+                               settings, now)  # fmt: skip
         task = asyncio.create_task(worker.run())
         for item in items:
             worker.offer(item)

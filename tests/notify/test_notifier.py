@@ -1,4 +1,5 @@
-"""Routing by severity and account, and critical messages when the outbox cannot be written."""
+"""Routing by severity and account; critical messages when the outbox cannot be written, and
+the outbox rows of channels removed from the config."""
 
 from __future__ import annotations
 
@@ -74,3 +75,19 @@ def test_a_critical_message_is_still_sent_when_the_outbox_cannot_be_written(
     with Receiver() as receiver:
         run(receiver, store, tmp_path, [notice("critical", None)], expect=1)
         assert [r.json["title"] for r in receiver.delivered()] == ["critical None"]
+
+
+def test_outbox_rows_of_a_channel_no_longer_configured_are_dropped_at_start(
+    store, tmp_path
+) -> None:
+    outbox = NotificationOutbox(store)
+    kept = notice("critical", None)
+    outbox.add("admin", kept.to_json(), kept.at)
+    outbox.add("removed", notice("critical", "ACC-1").to_json(), kept.at)
+    outbox.add("removed", notice("critical", "ACC-2").to_json(), kept.at)
+    with Receiver() as receiver:
+        run(receiver, store, tmp_path, [], expect=1)  # the kept one is delivered
+        assert [(r.path, r.json["title"]) for r in receiver.delivered()] == [
+            ("/admin", "critical None")
+        ]
+    assert outbox.depth() == {}

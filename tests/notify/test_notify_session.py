@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Callable
 from pathlib import Path
 
+from cli.exit_codes import ExitCode
 from risk_manager.auth.passwords import hash_password, save_secret
 from tests.cli.conftest import run_cli
 from tests.daemon_process import DaemonProcess
 from tests.notify.conftest import DISCORD_PATH, TELEGRAM_TOKEN, notify_config
-from tests.notify.receiver import Receiver, Reply
+from tests.notify.receiver import Receiver, Recorded, Reply
 
 PASSWORD = "Correct-Horse-42"
 AUTH = {"RISK_MANAGER_ADMIN_PASSWORD": PASSWORD}
@@ -105,3 +107,51 @@ def test_session_warning_breach_lockout_unlock_crash_reach_the_receiver(
     assert "refused" in written  # the receiver's error text did reach the logs …
     for secret in (TELEGRAM_TOKEN, DISCORD_PATH, "discord-secret-token"):
         assert secret not in written  # … with the secret cut out
+
+
+def test_a_burst_folds_into_one_summary_and_notify_test_reports_a_failing_channel(
+    start_daemon: Callable[..., DaemonProcess], receiver: Receiver, tmp_path: Path
+) -> None:
+    home = tmp_path / "home"
+    refusal = {"ok": False, "error_code": 401, "description": "Unauthorized"}
+    with Receiver(Reply(401, refusal)) as tg:
+        notify_config(home, "max_contracts.limit = 1", {
+            "paced": ("webhook", f"{receiver.url}/paced"),
+            "phone": ("telegram", TELEGRAM_TOKEN),
+        }, extra="rate_limit = 2\nrate_window_seconds = 5\n")  # fmt: skip
+        config = home / "config" / "risk_manager.toml"
+        config.write_text(config.read_text() + f'telegram_api = "{tg.url}"\n')
+        save_secret(home / "secrets" / "admin.json", hash_password(PASSWORD))
+        daemon = start_daemon(home=home)
+        daemon.price(21000.00)
+        daemon.order("buy", 1)
+        for _ in range(6):  # each one over the limit: six enforcements in a row
+            daemon.order("buy", 1)
+
+        def accounted(got: list[Recorded]) -> int:
+            titles = [r.json["title"] for r in got]
+            held = [int(t.split()[0]) for t in titles if t.endswith("held back by the rate limit")]
+            return sum(t.startswith("Enforced max_contracts") for t in titles) + sum(held)
+
+        # The window is 5 s, not a minute: the summary arrives within seconds.
+        receiver.wait_for(lambda got: accounted(got) == 6, what="six enforcements")
+        deadline = time.monotonic() + 10
+        while (health := daemon.get("/api/v1/health")["notifications"]["paced"])["queued"]:
+            assert time.monotonic() < deadline, health  # the last answer may still be read
+            time.sleep(0.05)
+        failed = run_cli("admin", "notify", "test", "--url", daemon.url, home=home, env=AUTH)
+        alone = run_cli("admin", "notify", "test", "--channel", "paced", "--url", daemon.url,
+                        home=home, env=AUTH)  # fmt: skip
+
+    titles = [r.json["title"] for r in receiver.delivered() if r.json["kind"] != "test"]
+    summaries = [t for t in titles if "held back" in t]
+    assert len(summaries) == 1, titles
+    assert titles.index(summaries[0]) == 2  # two sent at once, the rest folded
+    assert (health["sent"], health["summaries"]) == (3, 1)
+    assert failed.code == ExitCode.FAILED, failed.stdout
+    assert "notify test failed for: phone" in failed.stderr
+    phone = next(line for line in failed.stdout.splitlines() if "phone" in line)
+    assert all(part in phone for part in ("failed", "401", " ms", "Unauthorized")), phone
+    paced = next(line for line in failed.stdout.splitlines() if "paced" in line)
+    assert all(part in paced for part in ("ok", "200", " ms")), paced
+    assert alone.code == 0, alone.stderr

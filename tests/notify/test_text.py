@@ -93,6 +93,29 @@ def test_an_enforced_breach_is_one_message_with_rule_values_and_outcome() -> Non
     assert done.lines[-1] == "10:30 CDT"
 
 
+def test_trigger_values_are_dollars_only_where_they_are_money() -> None:
+    notice = composer().compose("violation", {
+        "account_id": "ACC-1", "rule": "max_contracts", "batch_id": None, "status": "logged",
+        "reason": "3 open contracts exceed the limit of 2", "critical": False,
+        "trigger": {"gross": 3, "limit": 2, "symbol": "MNQ"}, "actions": [],
+    })  # fmt: skip
+    assert notice is not None
+    assert "gross 3, limit 2, symbol MNQ" in notice.lines
+    trailing = composer().compose("violation", {
+        "account_id": "ACC-1", "rule": "trailing_daily_loss", "batch_id": None,
+        "status": "logged", "reason": "account value -52.10 reached the threshold",
+        "critical": False, "actions": [], "trigger": {
+            "value": "-52.10", "peak": "1200", "threshold": "-50", "limit": "1250",
+            "trail_from": "realized",
+        },
+    })  # fmt: skip
+    assert trailing is not None
+    assert (
+        "value -$52.10, peak $1,200.00, threshold -$50.00, limit $1,250.00, trail from realized"
+        in trailing.lines
+    )
+
+
 def test_a_failed_enforcement_is_critical() -> None:
     notice = composer().compose("enforcement", {
         "account_id": "ACC-1", "batch_id": 9, "status": "pending", "outcome": "broker down",
