@@ -177,12 +177,14 @@ def test_wrong_proofs_slow_auth_down_notify_and_auth_reset_clears_it(
 
 
 def test_password_file_lifecycle_from_none_to_token_to_change(start_admin: StartAdmin) -> None:
-    """No password, then the old scrypt file, then set-password: `risk-admin token --home`
-    gives what curl sends (docs/api.md); a password change ends that token."""
+    """No password, a damaged file, the old scrypt file, then set-password: the token of
+    `risk-admin token --home` is what curl sends (docs/api.md); a password change ends it."""
     daemon = start_admin(password=False)
     secret_file = daemon.home / "secrets" / "admin.json"
     first = {"client_first": scram_client.scram_client(PASSWORD).get_client_first()}
     none_set = call(daemon, "POST", f"{ADMIN}/challenge", json=first)
+    secret_file.write_text('{"version": 2, "mechanism": "SCRAM-SHA-256"}')
+    damaged = call(daemon, "POST", f"{ADMIN}/challenge", json=first)
     old = {"version": 1, "kdf": "scrypt", "salt": "00" * 16, "n": 16384, "r": 8, "p": 1,
            "dklen": 32, "key": "00" * 32}  # fmt: skip
     secret_file.write_text(json.dumps(old))
@@ -198,6 +200,8 @@ def test_password_file_lifecycle_from_none_to_token_to_change(start_admin: Start
     after_change = call(daemon, "GET", f"{ADMIN}/config", bearer)
 
     assert (none_set.status_code, error_code(none_set)) == (503, "admin_not_configured")
+    assert (damaged.status_code, error_code(damaged)) == (503, "admin_secret_corrupt")
+    assert "run risk-admin set-password" in damaged.json()["error"]["message"]
     assert (outdated.status_code, error_code(outdated)) == (503, "admin_secret_outdated")
     assert "run risk-admin set-password again" in outdated.json()["error"]["message"]
     assert set_password.returncode == 0, set_password.stderr
