@@ -41,6 +41,13 @@ def _values(trigger: Mapping[str, Any]) -> str:
     return ", ".join(parts)
 
 
+def _listed(value: Any) -> str:
+    """A list as `1, 2` rather than Python's `[1, 2]` (brackets read badly on a phone)."""
+    if isinstance(value, list | tuple):
+        return ", ".join(str(item) for item in value)
+    return str(value)
+
+
 def _protective(actions: list[str] | None) -> bool:
     return bool(actions) and set(actions or ()) <= _PROTECTIVE
 
@@ -154,7 +161,8 @@ class Composer:
         details = data.get("details") or {}
         severity: Severity = "warning" if "refused" in action else "info"
         title = f"Admin {action} — {self.account(account_id)}"
-        lines = [f"{key.replace('_', ' ')}: {value}" for key, value in details.items() if value]
+        lines = [f"{key.replace('_', ' ')}: {_listed(value)}" for key, value in details.items()
+                 if value]  # fmt: skip
         return self._notice("admin", severity, title, lines, account_id, data)
 
 

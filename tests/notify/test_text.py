@@ -116,6 +116,14 @@ def test_trigger_values_are_dollars_only_where_they_are_money() -> None:
     )
 
 
+def test_admin_details_read_as_text_not_python() -> None:
+    notice = composer().compose("admin", {"account_id": "ACC-1", "action": "unlock",
+                                          "details": {"ended": [3, 4], "note": None}})  # fmt: skip
+    assert notice is not None
+    assert notice.title == "Admin unlock — ACC-1 (Alice)"
+    assert notice.lines == ("ended: 3, 4", "10:30 CDT")
+
+
 def test_a_failed_enforcement_is_critical() -> None:
     notice = composer().compose("enforcement", {
         "account_id": "ACC-1", "batch_id": 9, "status": "pending", "outcome": "broker down",
