@@ -67,12 +67,14 @@ def test_a_second_daemon_on_the_same_home_is_refused(
 
 def test_logoff_event_is_ignored(windows_python: WindowsPython, daemon: ConsoleDaemon) -> None:
     # The same injection ends a plain python.exe, so a survival below is the handler's doing.
-    plain = windows_python.popen(["-c", "import time; time.sleep(120)"], daemon.home.parent / "p")
-    wait_for(lambda: _windows_pid_of(windows_python, "time.sleep(120)"), 30, "plain python.exe")
-    pid = _windows_pid_of(windows_python, "time.sleep(120)")
-    assert (
-        windows_python.script("win_ctrl_event.py", str(pid), str(CTRL_LOGOFF_EVENT)).returncode == 0
-    )
+    pid_file = daemon.home.parent / "plain.pid"
+    plain = windows_python.popen(
+        ["-c", "import os, sys, time; open(sys.argv[1], 'w').write(str(os.getpid())); "
+         "time.sleep(120)", winpath(pid_file)],
+        daemon.home.parent / "plain.log",
+    )  # fmt: skip
+    pid = wait_for(lambda: pid_file.exists() and pid_file.read_text(), 60, "plain python.exe")
+    assert windows_python.script("win_ctrl_event.py", pid, str(CTRL_LOGOFF_EVENT)).returncode == 0
     assert plain.wait(30) == 0  # the default handler's ExitProcess(0)
 
     delivered = windows_python.script(
@@ -106,14 +108,3 @@ def test_ctrl_c_stops_gracefully_and_state_persists(
         assert lockouts_and_positions(again.url) == before
     finally:
         again.kill()
-
-
-def _windows_pid_of(python: WindowsPython, marker: str) -> int | None:
-    found = python.run(
-        "-c",
-        "import os, psutil, sys; print(*[p.pid for p in psutil.process_iter(['cmdline']) "
-        "if sys.argv[1] in ' '.join(p.info['cmdline'] or []) and p.pid != os.getpid()])",
-        marker,
-    )
-    pids = [int(word) for word in found.stdout.split()]
-    return pids[0] if pids else None
