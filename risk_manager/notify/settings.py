@@ -7,7 +7,7 @@ names a file in the home's `secrets/` folder, so config output cannot leak them.
 from __future__ import annotations
 
 import re
-from typing import Annotated, Literal, Self
+from typing import Annotated, Any, Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -44,9 +44,19 @@ class ChannelConfig(_Frozen):
     telegram_api: str = "https://api.telegram.org"
     signing_secret: str | None = None  # webhook: file with the HMAC-SHA256 key
     # At most `rate_limit` sends per `rate_window_seconds`; what arrives faster is folded
-    # into one summary when the next slot opens.
+    # into one summary when the next slot opens. `rate_limit_per_minute` is its earlier name.
     rate_limit: StrictInt = Field(20, ge=1, le=600)
     rate_window_seconds: StrictFloat = Field(60, gt=0, le=3600)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _earlier_names(cls, data: Any) -> Any:
+        if isinstance(data, dict) and "rate_limit_per_minute" in data:
+            if "rate_limit" in data:
+                raise ValueError("give rate_limit or rate_limit_per_minute (old name), not both")
+            data = dict(data)
+            data["rate_limit"] = data.pop("rate_limit_per_minute")
+        return data
 
     @field_validator("secret", "signing_secret")
     @classmethod

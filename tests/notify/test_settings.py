@@ -26,6 +26,10 @@ def config(channel: dict[str, object], **settings: object) -> dict[str, object]:
         ({"kind": "webhook", "secret": "w", "accounts": ["NOPE"]},
          "notifications.channels.ops.accounts: unknown account 'NOPE'"),
         ({"kind": "sms", "secret": "s"}, "notifications.channels.ops.kind"),
+        ({"kind": "webhook", "secret": "w", "rate_window_seconds": 0},
+         "rate_window_seconds: Input should be greater than 0"),
+        ({"kind": "webhook", "secret": "w", "rate_limit": 2, "rate_limit_per_minute": 3},
+         "not both"),
     ],
 )  # fmt: skip
 def test_a_bad_channel_is_refused_with_the_reason(channel: dict[str, object], problem: str) -> None:
@@ -41,3 +45,15 @@ def test_warning_levels_must_be_percentages_and_are_sorted() -> None:
         parse_config(config({"kind": "webhook", "secret": "w"}, warn_at_percent=[80, 100]))
     parsed = parse_config(config({"kind": "webhook", "secret": "w"}, warn_at_percent=[90, 50]))
     assert parsed.notifications.warn_at_percent == (50, 90)
+
+
+def test_the_rate_limit_has_a_window_and_keeps_its_earlier_name() -> None:
+    parsed = parse_config(config({"kind": "webhook", "secret": "w"})).notifications
+    assert (parsed.channels["ops"].rate_limit, parsed.channels["ops"].rate_window_seconds) == (
+        20,
+        60,
+    )
+    fast = {"kind": "webhook", "secret": "w", "rate_limit": 2, "rate_window_seconds": 5}
+    assert parse_config(config(fast)).notifications.channels["ops"].rate_window_seconds == 5
+    earlier = {"kind": "webhook", "secret": "w", "rate_limit_per_minute": 7}
+    assert parse_config(config(earlier)).notifications.channels["ops"].rate_limit == 7
