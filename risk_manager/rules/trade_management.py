@@ -73,14 +73,14 @@ class TradeManagementRule(Rule):
         position = ctx.account.positions.get(event.symbol)
         if position is None:
             return []
+        stop = desired_stop(self.params, position, event.price)
+        if stop is None:
+            return []  # the common case on a quote: checked before building the position's key
         sign = 1 if position.size > 0 else -1
         opened = f"{position.opened_at.isoformat()}/{sign}"
         mine = asked.get(event.symbol)
         if mine is not None and mine["opened_at"] != opened:
             mine = None  # a request for an earlier position in this symbol
-        stop = desired_stop(self.params, position, event.price)
-        if stop is None:
-            return []
         stops = protective_stops(position, ctx.working_orders)
         priced = [o for o in stops if o.stop_price is not None]
         if stops and not priced:

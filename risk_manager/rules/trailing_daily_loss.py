@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from datetime import date
 from decimal import Decimal
+from functools import lru_cache
 from typing import Any
 
 from risk_manager.domain.events import AccountUpdate
@@ -32,9 +34,16 @@ def account_value(account: AccountState) -> Decimal:
     return cents(account.equity)
 
 
-def realized_value(account: AccountState) -> Decimal:
-    """The account's value without open positions' PnL (balance and today's closed trades)."""
-    return cents(account.equity - account.unrealized)
+@lru_cache(maxsize=8)
+def _day_key(day: date) -> str:
+    # Asked on every quote; the trading day changes once a day.
+    return day.isoformat()
+
+
+@lru_cache(maxsize=64)
+def _amount(text: str) -> Decimal:
+    # The persisted peak is text; it changes only when the peak rises, not on every quote.
+    return Decimal(text)
 
 
 def daily_threshold(state: dict[str, Any], limit: Decimal) -> Decimal | None:
@@ -66,12 +75,13 @@ class TrailingDailyLossRule(Rule):
         if not isinstance(event, FillTrigger | QuoteTrigger | AccountUpdate | DayEndTrigger):
             return []
         account, state = ctx.account, ctx.rule_state
-        value = account_value(account)
-        mark = value if self.params.trail_from == "unrealized" else realized_value(account)
-        day = str(account.day.trading_day)
+        booked = account.booked  # the value without open positions' PnL
+        value = cents(booked + account.unrealized)
+        mark = value if self.params.trail_from == "unrealized" else cents(booked)
+        day = _day_key(account.day.trading_day)
         if state.get("day") != day:
             # A new day (or a first look): the peak starts at the day's opening value.
-            opening = cents(account.equity - account.day.realized_net - account.unrealized)
+            opening = cents(booked - account.day.realized_net)
             state.update(day=day, peak=str(max(opening, mark)), restart=False)
             ctx.state_changed = True
         if ctx.take_release():  # an admin ended the lockout: the peak starts over from here
@@ -81,7 +91,7 @@ class TrailingDailyLossRule(Rule):
                 return []  # the liquidation is still going on
             state.update(peak=str(mark), restart=False)  # flat: mark = the balance
             ctx.state_changed = True
-        peak = Decimal(state["peak"])
+        peak = _amount(state["peak"])
         if mark > peak:
             peak = mark
             state["peak"] = str(mark)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from decimal import Decimal
+from functools import lru_cache
 from typing import Any
 
 from risk_manager.domain.events import AccountUpdate
@@ -43,9 +44,15 @@ class DrawdownLevel:
 
 def drawdown_level(params: TrailingDrawdown, state: dict[str, Any]) -> DrawdownLevel:
     """The floor the rule's persisted state and parameters give."""
-    start = Decimal(state.get("start", params.starting_balance))
-    high_water = Decimal(state.get("high_water", start))
-    return DrawdownLevel(start, high_water, drawdown_floor(high_water, params.max_loss, start))
+    start = state.get("start", params.starting_balance)
+    return _level(start, state.get("high_water", start), params.max_loss)
+
+
+@lru_cache(maxsize=64)
+def _level(start: str | Decimal, high_water: str | Decimal, max_loss: Decimal) -> DrawdownLevel:
+    # Asked on every quote; the persisted text changes only when the high-water mark moves.
+    start, high_water = Decimal(start), Decimal(high_water)
+    return DrawdownLevel(start, high_water, drawdown_floor(high_water, max_loss, start))
 
 
 class TrailingDrawdownRule(Rule):

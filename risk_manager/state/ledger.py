@@ -67,15 +67,22 @@ class AccountState:
 
     @property
     def unrealized(self) -> Decimal:
-        return sum((p.unrealized for p in self.positions.values()), ZERO)
+        total = ZERO  # a plain loop: asked several times per quote, cheaper than sum(genexpr)
+        for position in self.positions.values():
+            total += position.unrealized
+        return total
+
+    @property
+    def booked(self) -> Decimal:
+        """The value without open positions: balance + realized PnL not yet in the balance."""
+        if self.realized_in_balance is None:
+            return self.balance
+        return self.balance + self.day.realized_net - self.realized_in_balance
 
     @property
     def equity(self) -> Decimal:
-        """Account value: balance + realized PnL not yet in the balance + unrealized PnL."""
-        in_balance = self.day.realized_net if self.realized_in_balance is None else (
-            self.realized_in_balance
-        )  # fmt: skip
-        return self.balance + self.day.realized_net - in_balance + self.unrealized
+        """Account value: `booked` + unrealized PnL."""
+        return self.booked + self.unrealized
 
     @property
     def gross_contracts(self) -> int:
