@@ -209,7 +209,7 @@ def test_password_file_lifecycle_from_none_to_token_to_change(start_admin: Start
     assert done.returncode == 0, done.stderr
     assert response.status_code == 200, response.text
     assert (after_change.status_code, error_code(after_change)) == (401, "unauthorized")
-    description = daemon.client.get("/openapi.json").json()["info"]["description"]
+    description = call(daemon, "GET", "/openapi.json").json()["info"]["description"]
     assert "risk-admin token" in description
 
 
