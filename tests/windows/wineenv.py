@@ -218,10 +218,15 @@ def base_python(wine: Wine) -> Path:
     unzip_wheels(sorted(wheels.glob("*.whl")), site_packages)
     compile_tree(wine, python_dir / "python.exe", site_packages)
     shutil.rmtree(work / "downloads")
-    for stale in root.iterdir():  # older dependency sets (and aborted builds)
-        if stale != work:
+    # Finished caches of other dependency sets go; builds in progress ("key.xxxx") are left to
+    # whoever runs them (two test runs may build at once).
+    for stale in root.iterdir():
+        if stale not in (work, done) and "." not in stale.name:
             shutil.rmtree(stale, ignore_errors=True)
-    work.rename(done)
+    try:
+        work.rename(done)
+    except OSError:  # another run finished the same build first: use that one
+        shutil.rmtree(work, ignore_errors=True)
     return done / "python"
 
 
