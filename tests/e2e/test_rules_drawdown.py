@@ -17,6 +17,7 @@ from tests.e2e.conftest import (
     next_weekday,
     positions,
     record_of,
+    records_of,
     set_clock,
 )
 
@@ -180,3 +181,38 @@ def test_weekly_realized_loss_adds_days_up_and_locks_until_next_week(start_daemo
     assert lockouts(daemon) == []
     daemon.order("buy", 1)
     assert positions(daemon) == {"MNQ": 1}
+
+
+def _lose(daemon, to_price: float) -> None:
+    """buy 1 MNQ at 21000, sell at `to_price` (fees 2 x 0.37), back to 21000."""
+    daemon.price(21000.00)
+    daemon.order("buy", 1)
+    daemon.price(to_price)
+    daemon.order("sell", 1)
+    daemon.price(21000.00)
+
+
+def test_weekly_realized_loss_week_turns_at_sunday_17_chicago(start_daemon):
+    daemon = start_daemon("weekly_realized_loss.limit = 100")
+    friday = next_weekday(4, 10)
+    sunday_open = (friday + timedelta(days=2)).replace(hour=17)
+    set_clock(daemon, friday)
+    _lose(daemon, 20970.00)  # -60.74 this week
+
+    set_clock(daemon, sunday_open - timedelta(minutes=1))  # Sunday 16:59: still Friday's week
+    _lose(daemon, 20980.00)  # -40.74: -101.48 this week
+
+    lockout = lockout_of(daemon, "weekly_realized_loss")
+    assert datetime.fromisoformat(lockout["until"]) == sunday_open
+
+    set_clock(daemon, sunday_open + timedelta(minutes=1))
+    assert lockouts(daemon) == []
+    _lose(daemon, 20970.00)  # -60.74 in the new week (-162.22 if the weeks ran together)
+    assert lockouts(daemon) == []
+    _lose(daemon, 20980.00)  # -101.48 in the new week
+
+    trigger = records_of(daemon, "weekly_realized_loss")[0]["trigger"]["weekly_realized_loss"]
+    assert trigger["realized"] == "-101.48"
+    assert datetime.fromisoformat(trigger["week_start"]) == sunday_open
+    next_open = datetime.fromisoformat(lockout_of(daemon, "weekly_realized_loss")["until"])
+    assert next_open == sunday_open + timedelta(days=7)
