@@ -48,14 +48,19 @@ def check_url(url: str, source: str = "--url") -> str:
     where = f"{source} {url!r}"
     if "://" not in url:
         raise CliError(f"{where} has no scheme: write it as http://{url}", ExitCode.USAGE)
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+    except ValueError as exc:  # an unbalanced "[" of an IPv6 host, ...
+        raise CliError(f"{where} is not a valid URL: {exc}", ExitCode.USAGE) from None
     if parts.scheme not in ("http", "https"):
         raise CliError(f"{where}: the scheme must be http or https", ExitCode.USAGE)
     host_port = _PORT.match(parts.netloc.rpartition("@")[2])
     host, port = (host_port.group(1), host_port.group(2)) if host_port else ("", None)
     if not host:
         raise CliError(f"{where} has no host, e.g. http://127.0.0.1:5555", ExitCode.USAGE)
-    if port is not None and not port.isdigit():
+    if any(c.isspace() for c in host):
+        raise CliError(f"{where}: the host {host!r} contains a space", ExitCode.USAGE)
+    if port is not None and not (port.isascii() and port.isdigit()):
         raise CliError(f"{where}: the port {port!r} is not a number", ExitCode.USAGE)
     if port is not None and not 1 <= int(port) <= 65535:
         raise CliError(f"{where}: the port {port} is not between 1 and 65535", ExitCode.USAGE)

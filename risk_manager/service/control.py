@@ -118,7 +118,9 @@ def url_candidates(paths: HomePaths, url: str | None = None) -> list[tuple[str, 
     )
     found: list[tuple[str, str]] = []
     for source, value in sources:
-        value = (value or "").strip().rstrip("/")
+        value = (value or "").strip()
+        if not value.endswith("://"):  # a bare "http://" is reported as such, not as "http:"
+            value = value.rstrip("/")
         if value and value not in {seen for _, seen in found}:
             found.append((source, value))
     return found

@@ -89,7 +89,16 @@ def test_trading_state_falls_back_to_lockouts_for_an_older_daemon() -> None:
 
 
 @pytest.mark.parametrize(
-    "url", ["http://127.0.0.1:notaport", "127.0.0.1:5555", "http://127.0.0.1:99999", "http://"]
+    "url",
+    [
+        "http://127.0.0.1:notaport",
+        "127.0.0.1:5555",
+        "http://127.0.0.1:99999",
+        "http://",
+        "http://[::1",
+        "http://a b:5555",
+        "http://127.0.0.1:\u0663",  # a digit, but not an ASCII one
+    ],
 )
 def test_malformed_urls_are_usage_errors(url: str) -> None:
     with pytest.raises(CliError) as refused:
@@ -97,6 +106,17 @@ def test_malformed_urls_are_usage_errors(url: str) -> None:
 
     assert refused.value.exit_code == 2
     assert url in refused.value.message
+
+
+@given(st.text(max_size=40).map(lambda tail: "http://" + tail))
+def test_any_url_is_accepted_or_refused_with_a_reason(url: str) -> None:
+    try:
+        check_url(url)
+    except CliError as refused:  # anything else would reach the user as a traceback
+        code = refused.exit_code
+    else:
+        code = 2
+    assert code == 2
 
 
 def test_unknown_keys_get_the_closest_valid_name() -> None:
