@@ -18,7 +18,8 @@ notify_app = typer.Typer(help="Notification channels.", no_args_is_help=True)
 @notify_app.command("test", epilog=EXIT_CODES_HELP)
 def notify_test(
     channel: Annotated[
-        str | None, typer.Option("--channel", help="Only this channel (default: every one).")
+        str | None,
+        typer.Option("--channel", metavar="NAME", help="Only this channel (default: every one)."),
     ] = None,
     password_stdin: PasswordStdinOption = False,
     url: UrlOption = None,

@@ -185,10 +185,11 @@ def _print_plan(steps: list[plan.Step], note: str) -> None:
 def install_daemon(
     home: HomeOption = None,
     python: Annotated[
-        Path | None, typer.Option("--python", help="python.exe the service runs.")
+        Path | None, typer.Option("--python", metavar="PATH", help="python.exe the service runs.")
     ] = None,
     nssm_exe: Annotated[
-        Path | None, typer.Option("--nssm", help="nssm.exe to use (default: searched).")
+        Path | None,
+        typer.Option("--nssm", metavar="PATH", help="nssm.exe to use (default: searched)."),
     ] = None,
     dry_run: DryRunOption = False,
     yes: YesOption = False,
@@ -228,7 +229,8 @@ def install_daemon(
 def uninstall_daemon(
     home: HomeOption = None,
     nssm_exe: Annotated[
-        Path | None, typer.Option("--nssm", help="nssm.exe to use (default: searched).")
+        Path | None,
+        typer.Option("--nssm", metavar="PATH", help="nssm.exe to use (default: searched)."),
     ] = None,
     delete_data: Annotated[
         bool, typer.Option("--delete-data", help="With --yes: also delete config and state.")
@@ -316,7 +318,9 @@ def _start(home: Path | None, *, as_json: bool, timeout: float = control.START_T
         console.print(f"[green]{what} started successfully[/] (PID: {result.pid}) at {result.url}")
 
 
-TimeoutOption = Annotated[float, typer.Option("--timeout", help="Seconds to wait.", min=1)]
+TimeoutOption = Annotated[
+    float, typer.Option("--timeout", metavar="SECONDS", help="Seconds to wait.", min=1)
+]
 
 
 def start(
@@ -369,7 +373,8 @@ def status(
     home: HomeOption = None,
     as_json: JsonOption = False,
     url: Annotated[
-        str | None, typer.Option("--url", help="API base URL (default: from the daemon).")
+        str | None,
+        typer.Option("--url", metavar="URL", help="API base URL (default: from the daemon)."),
     ] = None,
 ) -> None:
     """Show whether the daemon runs, its PID and its health."""

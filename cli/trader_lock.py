@@ -65,11 +65,17 @@ def lock(
         str | None, typer.Argument(help="Account id (default: every account).", show_default=False)
     ] = None,
     for_: Annotated[
-        str | None, typer.Option("--for", help="How long, e.g. 2h, 90m, 1h30m.", show_default=False)
+        str | None,
+        typer.Option(
+            "--for", metavar="DURATION", help="How long, e.g. 2h, 90m, 1h30m.", show_default=False
+        ),
     ] = None,
     until: Annotated[
         str | None,
-        typer.Option(help="Until a time today (HH:MM, this machine's zone) or an ISO date-time."),
+        typer.Option(
+            metavar="TIME",
+            help="Until a time today (HH:MM, this machine's zone) or an ISO date-time.",
+        ),
     ] = None,
     rest_of_day: Annotated[
         bool, typer.Option("--rest-of-day", help="Until the daily reset.")
