@@ -217,7 +217,12 @@ def doctor(home: HomeOption = None, url: UrlOption = None, as_json: JsonOption =
     else:
         for check in checks:
             mark = "[green]✓[/]" if check["ok"] else "[red]✗[/]"
-            console.print(f"{mark} {check['check']}: {escape(check['detail'])}", highlight=False)
+            # One check, one line in a file or a pipe; a terminal wraps it at word boundaries.
+            console.print(
+                f"{mark} {check['check']}: {escape(check['detail'])}",
+                highlight=False,
+                soft_wrap=not sys.stdout.isatty(),
+            )
     failed = next((c for c in checks if not c["ok"]), None)
     if failed is not None:
         raise CliError(f"doctor: {failed['check']} failed", ExitCode(failed["exit_code"]))

@@ -209,3 +209,17 @@ def test_start_on_a_taken_port_says_the_daemon_enforces_without_its_api(tmp_path
     assert status.code == 3
     assert "the daemon runs (PID" in status.stderr
     assert stop.code == 0, stop.stderr
+
+
+def test_doctor_on_a_broken_config_writes_one_line_per_check_to_a_pipe(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    config = write_config(home, PROFILE)
+    config.write_text(config.read_text() + "\nbogus =\n")
+
+    result = run_cli("admin", "doctor", "--home", str(home), home=home, env={"COLUMNS": "80"})
+
+    assert result.code == 5, result.stderr  # the first failed check: the configuration
+    lines = result.stdout.splitlines()
+    assert lines[1].startswith("✗ config: TOML syntax")
+    reachable = next(line for line in lines if line.startswith("✗ daemon reachable"))
+    assert reachable.endswith("or pass --url")  # not cut at 80 columns
