@@ -47,8 +47,10 @@ def main(argv: list[str] | None = None) -> int:
         from risk_manager.demo import run_demo
 
         return run_demo(args.home, keep=args.keep)
+    from risk_manager import logs
     from risk_manager.daemon import Daemon  # heavy imports only once arguments are valid
 
+    logs.configure_console()
     daemon = Daemon(
         args.home or default_home(), args.config, args.port, allow_empty=args.allow_empty
     )

@@ -18,7 +18,8 @@ if TYPE_CHECKING:
 
 FILE_FORMAT = "{time:YYYY-MM-DD HH:mm:ss.SSS Z} | {level: <8} | {extra[account]: <10} | {message}"
 CONSOLE_FORMAT = (
-    "<green>{time:HH:mm:ss}</green> <level>{level: <8}</level> "
+    # The zone is named: the CLIs show the trading-day zone, this is the machine's.
+    "<green>{time:HH:mm:ss zz}</green> <level>{level: <8}</level> "
     "<cyan>{extra[account]}</cyan> {message}"
 )
 
@@ -37,6 +38,13 @@ def _open_readable(path: str, flags: int) -> int:
     if sys.platform != "win32":
         os.fchmod(fd, 0o644)
     return fd
+
+
+def configure_console() -> None:
+    """Until the config is read: the console sink in the format of the lines that follow."""
+    logger.remove()
+    logger.configure(extra={"account": "-"})
+    logger.add(sys.stderr, level="INFO", format=CONSOLE_FORMAT, colorize=None, diagnose=False)
 
 
 def configure(logs_dir: Path, settings: LogConfig) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import socket
 import tomllib
 from collections.abc import Iterator
@@ -206,6 +207,8 @@ def test_start_on_a_taken_port_says_the_daemon_enforces_without_its_api(tmp_path
     assert start.code == 9, start.stderr  # running but unhealthy, not a 30 s timeout
     assert "enforces the rules, but its API cannot listen" in start.stderr
     assert f"127.0.0.1:{port}" in start.stderr
+    # What the daemon printed, its time labelled with the zone (the machine's, not the CLI's)
+    assert re.search(r"\d\d:\d\d:\d\d \S+ CRITICAL .*cannot listen", start.stderr)
     assert status.code == 3
     assert "the daemon runs (PID" in status.stderr
     assert stop.code == 0, stop.stderr
