@@ -24,6 +24,7 @@ from risk_manager.brokers.projectx import mapping
 from risk_manager.brokers.projectx.accounts import AccountMap
 from risk_manager.brokers.projectx.config import ProjectXOptions
 from risk_manager.brokers.projectx.signalr import HubConnection, HubError, TokenSource
+from risk_manager.brokers.projectx.symbols import contract_id_of
 from risk_manager.clock import Clock
 from risk_manager.domain.events import AccountUpdate, ConnectionChange, Event, OrderUpdate
 
@@ -53,8 +54,8 @@ class Feed:
         self._warned: set[str] = set()
         # Positions as the daemon sees them: the REST snapshot at each connect plus pushed fills.
         self.positions: Positions = {}
-        self.position_pushed = asyncio.Condition()  # notified on every trade / position push
-        self.quote_contracts: set[str] = set(options.quote_contracts)
+        self.position_pushed = asyncio.Condition()  # notified on every pushed fill
+        self.quote_contracts = {contract_id_of(c) for c in options.quote_contracts}
         self._last_user_push = time.monotonic()
         self._last_probe = time.monotonic()
         self._tasks: list[asyncio.Task[None]] = []
