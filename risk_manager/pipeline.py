@@ -80,9 +80,16 @@ class Pipeline:
     # -- set-up ---------------------------------------------------------------------------
 
     def signed_positions(self, account_id: str) -> dict[str, int]:
-        """The account's positions as the event stream built them: symbol -> signed size."""
+        """The account's positions as the event stream built them: symbol -> signed size.
+
+        Empty until the account has been reconciled with the broker and while its link is
+        down: then our books may be behind the broker (a close that filled while we were not
+        listening), and the executor must not plan from them.
+        """
         account = self.accounts.get(account_id)
-        return {} if account is None else {s: p.size for s, p in account.positions.items()}
+        if account is None or not account.connected:
+            return {}
+        return {symbol: position.size for symbol, position in account.positions.items()}
 
     def add_account(self, account: AccountState) -> None:
         self.accounts[account.account_id] = account

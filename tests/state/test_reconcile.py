@@ -87,3 +87,20 @@ def test_fetching_a_snapshot_changes_nothing(tmp_path: Path) -> None:
         assert pipeline.applied == 0
 
     asyncio.run(scenario())
+
+
+def test_the_streamed_positions_count_only_once_reconciled(tmp_path: Path) -> None:
+    async def scenario() -> None:
+        clock = WallClock()
+        broker = SlowBroker(["A"])
+        pipeline = _pipeline(tmp_path, broker, clock)
+        broker.trade("A", "MNQ", 2)
+        pipeline.handle(broker.fills[0])  # a fill on the books before the start-up reconcile
+        assert pipeline.accounts["A"].positions["MNQ"].size == 2
+        assert pipeline.signed_positions("A") == {}  # not reconciled yet: books may be behind
+
+        await reconcile(broker, pipeline, clock)
+
+        assert pipeline.signed_positions("A") == {"MNQ": 2}
+
+    asyncio.run(scenario())
