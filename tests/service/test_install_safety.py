@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import subprocess
+import sys
 from collections.abc import Sequence
 from pathlib import Path, PureWindowsPath
 
@@ -175,3 +176,24 @@ def test_the_failed_step_itself_is_not_undone() -> None:
         runner.run_steps(plan.install_plan(INPUTS), runner=fake)
     assert not any(argv[1:2] == ("remove",) for argv in fake.ran)
     assert failed.value.rolled_back
+
+
+# --- isolated mode ---------------------------------------------------------------------------
+
+
+def test_a_risk_manager_planted_in_the_working_directory_is_not_imported(tmp_path: Path) -> None:
+    planted = tmp_path / "risk_manager"
+    planted.mkdir()
+    (planted / "__init__.py").write_text("raise SystemExit('planted')\n")
+    (planted / "__main__.py").write_text("raise SystemExit('planted')\n")
+    args = plan.ServiceInputs(home=PureWindowsPath(r"C:\RM")).app_parameters.split()
+    assert args[:2] == ["-I", "-u"]
+
+    def run(*flags: str) -> subprocess.CompletedProcess[str]:
+        argv = [sys.executable, *flags, "-m", "risk_manager", "--version"]
+        return subprocess.run(argv, cwd=tmp_path, capture_output=True, text=True, check=False)
+
+    assert run().stderr.strip() == "planted"  # the danger: the working directory comes first
+    isolated = run(*args[:2])
+    assert isolated.returncode == 0, isolated.stderr
+    assert "planted" not in isolated.stdout + isolated.stderr

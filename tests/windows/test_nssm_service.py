@@ -35,6 +35,7 @@ from tests.windows.winprocess import (
 
 pytestmark = [pytest.mark.windows, pytest.mark.timeout(600)]
 
+PLANTED = "raise SystemExit('planted risk_manager imported')\n"
 # Settings Wine stores differently: it has no delayed auto-start, and the dependencies fail.
 WINE_DRIFT = {"Start", "DependOnService"}
 
@@ -106,6 +107,10 @@ def service(
 ) -> Iterator[Service]:
     home = tmp_path_factory.mktemp("service") / "home"
     write_config(home)
+    # What a trader could plant in the home (the service's working directory) before the lock:
+    # without -I, python.exe would import this instead of the installed package.
+    (home / "risk_manager").mkdir()
+    (home / "risk_manager" / "__init__.py").write_text(PLANTED)
     inputs = inputs_for(windows_python, home)
     run = wine_runner(wine)
     outcomes = [(step, run(step.argv)) for step in plan.install_plan(inputs)]
@@ -124,7 +129,8 @@ def test_install_plan_applies_step_by_step(service: Service) -> None:
     for step, result in verifiable:
         assert result.returncode == 0, f"{step.title}: {step.cmdline}\n{result.stdout}"
     # The home and its folders exist, nssm.exe runs from the admin-only program folder.
-    assert sorted(p.name for p in service.home.iterdir()) == ["config", "logs", "secrets", "state"]
+    names = {p.name for p in service.home.iterdir()}
+    assert names == {"config", "logs", "secrets", "state", "risk_manager"}
     installed = service.wine.prefix / "drive_c" / "Program Files" / "RiskManager" / "nssm.exe"
     assert installed.is_file()
 
@@ -140,7 +146,8 @@ def test_install_plan_applies_step_by_step(service: Service) -> None:
 
 def test_start_status_and_graceful_stops(service: Service) -> None:
     name = plan.SERVICE_NAME
-    url = service.start()
+    url = service.start()  # the planted risk_manager/ in the home is not what runs
+    assert "planted" not in (service.home / "logs" / "service.log").read_text(errors="replace")
     status = json.loads(service.admin("status", "--json").stdout)
     assert status["service_state"] == "running"
     assert status["healthy"] is True
