@@ -309,13 +309,14 @@ def _toml_ready(value: Any) -> Any:
     return value
 
 
-def rules_text(entry: dict[str, Any]) -> str:
-    """One account's rules as the config file would write them (TOML tables)."""
-    rules = {
-        name: {k: v for k, v in params.items() if k != "enabled"}
-        for name, params in entry.get("rules", {}).items()
+def rules_text(profile: str, rules: dict[str, Any]) -> str:
+    """One profile's rules as the config file writes them: [profiles.NAME.RULE] tables."""
+    tables = {
+        name: {k: v for k, v in params.items() if k != "enabled"} for name, params in rules.items()
     }
-    return to_toml(_toml_ready(rules)) if rules else "# no rules\n"
+    if not tables:
+        return "# no rules\n"
+    return to_toml(_toml_ready({"profiles": {profile: tables}}))
 
 
 @app.command(epilog=EXIT_CODES_HELP)
@@ -326,9 +327,14 @@ def rules(url: UrlOption = None, home: HomeOption = None, as_json: JsonOption = 
     if as_json:
         emit_json(data)
         return
+    # One block per profile (accounts sharing it share its rules): the whole output is a
+    # valid config fragment, with no table written twice.
+    profiles: dict[str, list[str]] = {}
     for account_id, entry in data.items():
-        heading = f"# {account_id} (profile {entry.get('profile') or 'none'})\n"
-        text = heading + rules_text(entry) + "\n"
+        profiles.setdefault(entry.get("profile") or "", []).append(account_id)
+    for profile, accounts in profiles.items():
+        heading = f"# {', '.join(accounts)} (profile {profile or 'none'})\n"
+        text = heading + rules_text(profile, data[accounts[0]].get("rules", {})) + "\n"
         if console.is_terminal:
             console.print(Syntax(text, "toml", theme="ansi_dark", background_color="default"))
         else:

@@ -188,7 +188,9 @@ def test_doctor_reports_failed_admin_logins(admin: DaemonProcess) -> None:
 def test_rules_output_is_valid_toml(admin: DaemonProcess) -> None:
     result = admin_cli(admin, "rules")
 
-    assert tomllib.loads(result.stdout)["max_contracts"]["lockout_minutes"] == 30
+    # The tables a config file holds, so the output pastes into one
+    profile = tomllib.loads(result.stdout)["profiles"]["test"]
+    assert profile["max_contracts"]["lockout_minutes"] == 30
 
 
 def test_start_on_a_taken_port_says_the_daemon_enforces_without_its_api(tmp_path: Path) -> None:

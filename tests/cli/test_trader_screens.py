@@ -54,7 +54,7 @@ def test_money_is_formatted_one_way_with_fees_as_a_cost(locked: DaemonProcess) -
 def test_rules_print_as_toml_the_config_file_would_hold(locked: DaemonProcess) -> None:
     result = trader(locked, "rules")
 
-    parsed = tomllib.loads(result.stdout)
+    parsed = tomllib.loads(result.stdout)["profiles"]["test"]
     assert parsed["max_contracts"]["limit"] == 2
     assert parsed["daily_realized_loss"]["limit"] == 500
     assert parsed["symbol_blocks"]["symbols"] == ["CL"]
