@@ -3,6 +3,7 @@ turns violations into lockouts and enforcement batches committed with the event 
 
 from __future__ import annotations
 
+import json
 from bisect import insort
 from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime, timedelta
@@ -365,8 +366,8 @@ class RiskEngine:
         log = logger.bind(channel="enforcement", account=account_id)
         for violation in violations:
             level = "CRITICAL" if violation.critical else "WARNING"
-            log.log(level, "Violation {}: {} {}", violation.rule, violation.reason,
-                    violation.trigger)  # fmt: skip
+            trigger = json.dumps(violation.trigger, default=str)  # JSON, not a Python repr
+            log.log(level, "Violation {}: {} {}", violation.rule, violation.reason, trigger)
         status = "pending" if steps else "done"
         batch_id = journal.open_batch(self.store, account_id, violations, steps, now, status)
         if steps:

@@ -88,6 +88,9 @@ def test_timed_lockout_shows_end_time_in_trading_day_zone_and_countdown(
     assert re.search(r"\b(29|30)m \d\ds\b", row), row
     assert "HALTED" in status.stdout
     assert re.search(r"max_contracts .*until " + ZONED_TIME.pattern, status.stdout)
+    log = run_cli("admin", "logs", "--file", "enforcement", home=locked.home).stdout
+    violation = next(line for line in log.splitlines() if "Violation max_contracts" in line)
+    assert '"limit": 2' in violation  # the trigger as JSON, not a Python repr
 
 
 def test_log_limit_counts_records_not_accounts_and_pages_newest_first(
