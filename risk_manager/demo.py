@@ -52,7 +52,8 @@ limit = 150
 """
 STEPS = 6
 ACCOUNT = "/api/v1/accounts/DEMO-1"
-console = Console(highlight=False)
+# In a pipe or a file each line stays whole (rich would wrap it at 80 columns).
+console = Console(highlight=False, soft_wrap=not sys.stdout.isatty())
 
 
 class DemoFailed(Exception):

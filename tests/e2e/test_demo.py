@@ -29,5 +29,6 @@ def test_demo_shows_enforcement_through_the_trader_cli_and_cleans_up(tmp_path: P
     assert "fill during lockout" in out
     assert "HALTED" in out
     assert "Demo finished" in out
+    assert re.search(r"\(home \S+risk-manager-demo-\S+\)\n", out)  # one line, even in a pipe
     assert "--keep" in out
     assert list(tmp_path.glob("risk-manager-demo-*")) == []  # the temporary home is gone
