@@ -132,7 +132,10 @@ def _service_settings_check(home: Path) -> dict[str, Any]:
     inputs = service_inputs(home)
     if winservice.service_state(inputs.service_name) is None:
         return _check("service settings", False, "service not installed", ExitCode.NOT_INSTALLED)
-    drifts = drift.service_drift(inputs)
+    try:
+        drifts = drift.service_drift(inputs)
+    except drift.NssmUnansweredError as exc:
+        return _check("service settings", False, f"could not read them: {exc}")
     detail = "; ".join(d.describe() for d in drifts) or "match the install plan"
     return _check("service settings", not drifts, detail)
 

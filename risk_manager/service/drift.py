@@ -3,12 +3,13 @@
 Admins look at (and may edit) the service in the NSSM GUI (`nssm edit RiskManagerDaemon`);
 `risk-admin doctor` reads every setting the plan writes back with `nssm get` and reports each
 one that differs, so an edit that weakens the service (the account, the exit action, the stop
-method) does not go unnoticed.
+method) does not go unnoticed. Every nssm call has a time limit, so doctor cannot hang on it.
 """
 
 from __future__ import annotations
 
 import subprocess
+import tempfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -93,17 +94,41 @@ def read_live(
     return live
 
 
-def run_nssm(argv: Sequence[str]) -> subprocess.CompletedProcess[str]:
-    """Run nssm; its output to a pipe is UTF-16."""
-    result = subprocess.run(
-        list(argv), stdin=subprocess.DEVNULL, capture_output=True, check=False, timeout=60
-    )
-    text = (
-        result.stdout.decode("utf-16-le", "replace")
-        if b"\x00" in result.stdout
-        else (result.stdout.decode("utf-8", "replace"))
-    )
-    return subprocess.CompletedProcess(result.args, result.returncode, text, "")
+class NssmUnansweredError(RuntimeError):
+    """nssm did not exit within its time budget: doctor reports it instead of waiting forever."""
+
+
+# One `nssm get` answers in milliseconds; the budget covers a slow or wedged service manager.
+NSSM_TIMEOUT = 10.0
+
+
+def run_nssm(
+    argv: Sequence[str], timeout: float = NSSM_TIMEOUT
+) -> subprocess.CompletedProcess[str]:
+    """Run nssm with its output going to a temporary file, never a pipe.
+
+    A pipe is only closed when every process holding its write end has exited, and on Windows a
+    process started meanwhile can inherit it: reading it to the end (`communicate`) then never
+    returns, and `subprocess.run(timeout=...)` waits for that end again after the kill. Waiting
+    on the process itself and reading a file afterwards is bounded by `timeout`.
+    """
+    with tempfile.TemporaryFile() as out:
+        process = subprocess.Popen(
+            list(argv), stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.DEVNULL
+        )
+        try:
+            returncode = process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()  # the process handle, not a pipe: returns once it is gone
+            raise NssmUnansweredError(
+                f"`{' '.join(argv[1:])}` did not answer within {timeout:g} s"
+            ) from None
+        out.seek(0)
+        raw = out.read()
+    # nssm writes UTF-16 when its output is not a console.
+    text = raw.decode("utf-16-le", "replace") if b"\x00" in raw else raw.decode("utf-8", "replace")
+    return subprocess.CompletedProcess(list(argv), returncode, text, "")
 
 
 def service_drift(inputs: ServiceInputs, get: Getter = run_nssm) -> list[Drift]:

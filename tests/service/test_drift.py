@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import subprocess
+import sys
 from collections.abc import Sequence
-from pathlib import PureWindowsPath
+from pathlib import Path, PureWindowsPath
 
-from risk_manager.service import drift, plan
+import pytest
+
+from cli import admin_diagnostics
+from risk_manager.service import drift, plan, winservice
 
 INPUTS = plan.ServiceInputs(
     home=PureWindowsPath(r"C:\ProgramData\RiskManager"),
@@ -69,3 +73,31 @@ def test_gui_edits_are_named() -> None:
         "AppStopMethodConsole is unreadable, the install plan sets '30000'",
         "AppExit Default is 'Restart', the install plan sets 'Exit'",
     ]
+
+
+def test_run_nssm_reads_utf16_output_from_a_real_process() -> None:
+    script = "import sys; sys.stdout.buffer.write('LocalSystem\\r\\n'.encode('utf-16-le'))"
+    result = drift.run_nssm([sys.executable, "-c", script])
+    assert (result.returncode, drift.normalize(result.stdout)) == (0, "LocalSystem")
+
+
+def test_a_process_that_never_exits_is_killed_and_named() -> None:
+    argv = [sys.executable, "-c", "import time; time.sleep(60)"]
+    with pytest.raises(drift.NssmUnansweredError, match=r"-c import time.* within 0.5 s"):
+        drift.run_nssm(argv, timeout=0.5)
+
+
+def test_doctor_reports_an_unanswered_nssm_as_a_failed_check(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    def unanswered(inputs: plan.ServiceInputs) -> list[drift.Drift]:
+        raise drift.NssmUnansweredError("`get RiskManagerDaemon Start` did not answer within 10 s")
+
+    monkeypatch.setattr(winservice, "service_state", lambda name: "running")
+    monkeypatch.setattr(drift, "service_drift", unanswered)
+    check = admin_diagnostics._service_settings_check(Path(r"D:\Risk"))
+    assert check["check"] == "service settings"
+    assert check["ok"] is False
+    assert check["detail"] == (
+        "could not read them: `get RiskManagerDaemon Start` did not answer within 10 s"
+    )
