@@ -106,7 +106,12 @@ def _inputs(home: Path | None, python: Path | None, nssm_exe: Path | None) -> pl
             home=win_home, python=win_python, nssm=exe, program_dir=program_dir
         )
     except ValueError as exc:
-        hint = "" if on_windows else " (off Windows the plan is Windows', e.g. --home 'D:\\Risk')"
+        hint = (
+            ""
+            if on_windows
+            else " (off Windows this prints the Windows plan: give a Windows path, "
+            "e.g. --home 'D:\\Risk')"
+        )
         _fail(f"{exc}{hint}", ExitCode.USAGE)
 
 
@@ -177,6 +182,14 @@ def _failure_report(exc: runner.StepFailedError) -> str:
     return "\n".join(lines)
 
 
+def _say_plan_is_windows(kind: str, inputs: plan.ServiceInputs) -> None:
+    """Off Windows a dry run prints the Windows plan: say so on stderr (stdout is the plan)."""
+    if sys.platform != "win32":
+        note = f"the Windows {kind} plan for home {inputs.home} (NSSM is Windows-only; "
+        note += "on Linux use the systemd unit in deploy/systemd)"
+        typer.echo(f"REM Printing {note}", err=True)
+
+
 def _print_plan(steps: list[plan.Step], note: str) -> None:
     typer.echo(f"REM {note}")
     typer.echo(plan.format_plan(steps))
@@ -198,10 +211,7 @@ def install_daemon(
     inputs = _inputs(home, python, nssm_exe)
     steps = plan.install_plan(inputs)
     if dry_run:
-        if sys.platform != "win32":
-            note = f"the Windows install plan for home {inputs.home} (NSSM is Windows-only; "
-            note += "on Linux use the systemd unit in deploy/systemd)"
-            typer.echo(f"REM Printing {note}", err=True)
+        _say_plan_is_windows("install", inputs)
         _print_plan(steps, "Install: every step runs in order; a failure rolls back the others.")
         return
     _preflight(nssm_exe)
@@ -241,6 +251,7 @@ def uninstall_daemon(
     """Stop and unregister the service; asks before deleting config (with secrets) and state."""
     inputs = _inputs(home, None, nssm_exe)
     if dry_run:
+        _say_plan_is_windows("uninstall", inputs)
         _print_plan(plan.uninstall_plan(inputs, delete_data), "Uninstall")
         return
     _preflight(nssm_exe)

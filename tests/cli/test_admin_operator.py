@@ -156,6 +156,10 @@ def test_install_dry_run_off_windows_names_the_windows_plan_and_the_home(tmp_pat
     assert "Windows install plan for home D:\\Risk" in result.stderr
     assert "D:\\Risk" in result.stdout
     assert "ProgramData" not in result.stdout
+    dry = ("--dry-run", "--home", "D:\\Risk")
+    uninstall = run_cli("admin", "uninstall-daemon", *dry, home=tmp_path)
+    assert uninstall.code == 0, uninstall.stderr
+    assert "Windows uninstall plan for home D:\\Risk" in uninstall.stderr
 
 
 def test_doctor_uses_the_port_in_the_config_when_no_daemon_runs(tmp_path: Path) -> None:
