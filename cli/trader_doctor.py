@@ -72,6 +72,14 @@ def doctor(url: UrlOption = None, home: HomeOption = None, as_json: JsonOption =
         console.print(f"{'[yellow]![/]' if wsl else '[green]✓[/]'} WSL: {'yes' if wsl else 'no'}")
         if found:
             console.print(f"[green]Daemon found at {found}[/]")
+        if found and not checks[0]["reachable"]:
+            # The CLIs use only the first candidate: say which one hides the daemon.
+            first = checks[0]
+            console.print(
+                f"[yellow]![/] the CLIs use {first['url']} ({first['source']}), which does not "
+                f"answer: pass --url {found} or remove that setting",
+                soft_wrap=True,
+            )
     if found is None:
         if wsl:
             note(WSL_HINT)

@@ -58,6 +58,17 @@ def test_url_comes_from_daemon_url_file_in_home(daemon: DaemonProcess) -> None:
     assert result.json()["status"]["accounts"][0]["account_id"] == "SIM-1"
 
 
+def test_doctor_names_the_url_that_hides_a_running_daemon(daemon: DaemonProcess) -> None:
+    dead = free_port_url()
+
+    result = run_cli("trader", "doctor", "--url", dead, home=daemon.home)
+
+    assert result.code == 0, result.stderr
+    assert f"the CLIs use {dead} (--url), which does not answer: pass --url {daemon.url}" in (
+        result.stdout
+    )
+
+
 def test_status_summarises_health_and_accounts(daemon: DaemonProcess) -> None:
     result = run_cli("trader", "status", "--url", daemon.url, home=daemon.home)
 
