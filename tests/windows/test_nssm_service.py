@@ -196,6 +196,22 @@ def test_kill9_of_the_daemon_is_restarted_by_nssm_with_state(service: Service) -
     assert service.nssm("stop", plan.SERVICE_NAME).returncode == 0
 
 
+def test_doctor_from_the_windows_python_names_the_drift(service: Service) -> None:
+    # What an admin runs: risk-admin doctor reads the live settings through nssm.exe itself.
+    assert service.nssm("set", plan.SERVICE_NAME, "AppExit", "Default", "Restart").returncode == 0
+    started = time.monotonic()
+    result = service.admin("doctor", "--json")
+    MEASURED["risk-admin doctor"] = time.monotonic() - started
+    # stdout and stderr are merged: the JSON list comes first, the failure's summary after it.
+    listed, _ = json.JSONDecoder().raw_decode(result.stdout)
+    checks = {c["check"]: c for c in listed}
+    settings = checks["service settings"]
+    assert settings["ok"] is False, settings
+    assert "AppExit Default is 'Restart', the install plan sets 'Exit'" in settings["detail"]
+    named = {part.split(" is ")[0] for part in settings["detail"].split("; ")}
+    assert named == WINE_DRIFT | {"AppExit Default"}, settings["detail"]
+
+
 def test_a_failed_install_rolls_back_and_a_rerun_works(
     wine: Wine, windows_python: WindowsPython, tmp_path_factory: pytest.TempPathFactory
 ) -> None:
