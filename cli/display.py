@@ -6,11 +6,13 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from datetime import datetime, timedelta
-from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from decimal import Decimal, InvalidOperation
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from rich.text import Text
+
+from risk_manager.domain.money import shown_cents, usd
 
 DEFAULT_ZONE = "America/Chicago"
 # Fees are a cost: every screen shows them as a negative amount (money paid), so that
@@ -20,26 +22,15 @@ STATE_STYLES = {"ACTIVE": "bold green", "REDUCING": "bold yellow", "HALTED": "bo
 _US_ZONE = re.compile(r"^([A-Z])[SD]T$")  # CST / CDT → CT, as traders write it
 
 
-def _cents(value: Any) -> Decimal | None:
-    try:
-        amount = Decimal(str(value)).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
-    except (InvalidOperation, ValueError, TypeError):
-        return None
-    return amount if amount.is_finite() else None
-
-
 def money_text(value: Any) -> str:
-    """$1,234.50 / -$1,234.50 (rounded to cents first, so never -$0.00); — when unknown."""
-    amount = _cents(value)
-    if amount is None:
-        return "—"
-    sign = "-" if amount < 0 else ""
-    return f"{sign}${abs(amount):,.2f}"
+    """$1,234.50 / -$1,234.50 (the daemon's one money format); — when unknown."""
+    amount = shown_cents(value)
+    return "—" if amount is None else usd(amount)
 
 
 def money(value: Any) -> Text:
     """money_text coloured: losses red, gains green, zero plain."""
-    amount = _cents(value)
+    amount = shown_cents(value)
     if amount is None:
         return Text("—", style="dim")
     style = "red" if amount < 0 else "green" if amount > 0 else ""
@@ -48,7 +39,7 @@ def money(value: Any) -> Text:
 
 def fees(value: Any) -> Text:
     """Fees as a cost: always shown negative (see FEES_NOTE), whatever sign the API used."""
-    amount = _cents(value)
+    amount = shown_cents(value)
     return money(None if amount is None else -abs(amount))
 
 

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from decimal import ROUND_HALF_EVEN, Decimal
+from decimal import ROUND_HALF_EVEN, ROUND_HALF_UP, Decimal, InvalidOperation
+from typing import Any
 
 from risk_manager.domain.contracts import ContractSpec
 
@@ -14,6 +15,25 @@ ZERO = Decimal("0")
 def cents(amount: Decimal) -> Decimal:
     """Round a dollar amount to cents, banker's rounding as brokers report."""
     return amount.quantize(CENT, rounding=ROUND_HALF_EVEN)
+
+
+def shown_cents(value: Any) -> Decimal | None:
+    """A number as the screens round it (to cents, half up); None when it is not a finite number."""
+    try:
+        amount = Decimal(str(value)).quantize(CENT, rounding=ROUND_HALF_UP)
+    except (InvalidOperation, ValueError, TypeError):
+        return None
+    return amount if amount.is_finite() else None
+
+
+def usd(amount: Decimal | int) -> str:
+    """`$1,234.50` / `-$1,234.50`: the one way money is written in rule reasons, notices and the
+    CLIs. Rounded to cents first, so a tiny loss never reads `-$0.00`."""
+    rounded = shown_cents(amount)
+    if rounded is None:
+        raise ValueError(f"not a finite amount of money: {amount!r}")
+    sign = "-" if rounded < 0 else ""
+    return f"{sign}${abs(rounded):,.2f}"
 
 
 def price_pnl(spec: ContractSpec, entry: Decimal, exit_: Decimal, signed_size: int) -> Decimal:

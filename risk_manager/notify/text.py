@@ -3,22 +3,18 @@
 from __future__ import annotations
 
 from datetime import datetime
-from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from risk_manager.domain.money import shown_cents
+from risk_manager.domain.money import usd as format_usd
+
 
 def usd(value: Any) -> str:
-    """`-$1,234.50` (the CLIs' money format, rounded to cents first so never `-$0.00`); text
+    """`-$1,234.50` (the one money format, see domain.money.usd); text
     that is not a number passes through."""
-    try:
-        amount = Decimal(str(value)).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
-    except (InvalidOperation, ValueError):
-        return str(value)
-    if not amount.is_finite():
-        return str(value)
-    sign = "-" if amount < 0 else ""
-    return f"{sign}${abs(amount):,.2f}"
+    amount = shown_cents(value)
+    return str(value) if amount is None else format_usd(amount)
 
 
 def local_time(when: datetime, zone: ZoneInfo, now: datetime) -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from risk_manager.domain.money import usd
 from risk_manager.rules.base import (
     Action,
     ActionKind,
@@ -42,7 +43,7 @@ class CooldownAfterLossRule(Rule):
         worst = max(reached, key=lambda tier: tier.minutes)
         symbol = event.fill.symbol
         reason = (
-            f"trade on {symbol} lost {loss:.2f} (tier {worst.loss:.2f}): "
+            f"trade on {symbol} lost {usd(loss)} (tier {usd(worst.loss)}): "
             f"{worst.minutes} min cooldown"
         )
         until = ctx.now + timedelta(minutes=worst.minutes)

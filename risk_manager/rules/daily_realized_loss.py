@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from risk_manager.domain.money import ZERO, cents
+from risk_manager.domain.money import ZERO, cents, usd
 from risk_manager.rules.base import (
     Action,
     ActionKind,
@@ -49,11 +49,11 @@ class DailyRealizedLossRule(Rule):
         total = realized + (unrealized or 0)
         limit = self.params.limit
         if unrealized is None:
-            reason = f"daily realized loss {realized:.2f} reached the -{limit:.2f} limit"
+            reason = f"daily realized loss {usd(realized)} reached the {usd(-limit)} limit"
         else:
             reason = (
-                f"daily loss {total:.2f} (realized {realized:.2f}, unrealized {unrealized:.2f}) "
-                f"reached the -{limit:.2f} limit"
+                f"daily loss {usd(total)} (realized {usd(realized)}, unrealized {usd(unrealized)}) "
+                f"reached the {usd(-limit)} limit"
             )
         trigger = {"realized": str(realized), "unrealized": str(unrealized), "limit": str(limit)}
         until = ctx.calendar.next_reset(ctx.now)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from risk_manager.domain.money import usd
 from risk_manager.rules.base import (
     Action,
     ActionKind,
@@ -36,7 +37,7 @@ class DailyRealizedProfitRule(Rule):
         realized, target = ctx.account.day.realized_net, self.params.target
         if realized < target:
             return []
-        reason = f"daily realized profit {realized:.2f} reached the {target:.2f} target"
+        reason = f"daily realized profit {usd(realized)} reached the {usd(target)} target"
         trigger = {"realized": str(realized), "target": str(target)}
         until = ctx.calendar.next_reset(ctx.now)
         lockout = LockoutRequest(LockoutEnd.DAILY_RESET, until, reason, state=TradingState.HALTED)

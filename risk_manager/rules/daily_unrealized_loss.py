@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from risk_manager.domain.money import ZERO, cents
+from risk_manager.domain.money import ZERO, cents, usd
 from risk_manager.rules.base import (
     Action,
     ActionKind,
@@ -53,7 +53,7 @@ class DailyUnrealizedLossRule(Rule):
             action = Action(ActionKind.CLOSE, position.symbol)
         if not gauge.breached:
             return []
-        reason = f"{what} {loss:.2f} reached the -{limit:.2f} limit"
+        reason = f"{what} {usd(loss)} reached the {usd(-limit)} limit"
         lockout = None
         if self.params.lockout:
             until = ctx.calendar.next_reset(ctx.now)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from risk_manager.domain.money import cents
+from risk_manager.domain.money import cents, usd
 from risk_manager.rules.base import (
     Action,
     ActionKind,
@@ -38,8 +38,8 @@ class MaxUnrealizedProfitRule(Rule):
         if profit < target:
             return []
         reason = (
-            f"unrealized profit {profit:.2f} on {position.symbol} ({position.size:+d}) "
-            f"reached the {target:.2f} target"
+            f"unrealized profit {usd(profit)} on {position.symbol} ({position.size:+d}) "
+            f"reached the {usd(target)} target"
         )
         trigger = {
             "symbol": position.symbol, "price": str(event.price), "unrealized": str(profit),

@@ -8,7 +8,7 @@ from functools import lru_cache
 from typing import Any
 
 from risk_manager.domain.events import AccountUpdate
-from risk_manager.domain.money import ZERO, cents
+from risk_manager.domain.money import ZERO, cents, usd
 from risk_manager.rules.base import (
     Action,
     ActionKind,
@@ -111,8 +111,8 @@ class TrailingDailyLossRule(Rule):
     def _violation(self, ctx: RuleContext, value: Decimal, peak: Decimal) -> Violation:
         threshold = peak - self.params.limit
         reason = (
-            f"account value {value:.2f} reached the trailing daily loss threshold "
-            f"{threshold:.2f} (peak {peak:.2f} - {self.params.limit:.2f})"
+            f"account value {usd(value)} reached the trailing daily loss threshold "
+            f"{usd(threshold)} (peak {usd(peak)} - {usd(self.params.limit)})"
         )
         trigger = {
             "value": str(value), "peak": str(peak), "threshold": str(threshold),

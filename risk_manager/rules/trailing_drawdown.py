@@ -8,7 +8,7 @@ from functools import lru_cache
 from typing import Any
 
 from risk_manager.domain.events import AccountUpdate
-from risk_manager.domain.money import ZERO, cents
+from risk_manager.domain.money import ZERO, cents, usd
 from risk_manager.rules.base import (
     Action,
     ActionKind,
@@ -97,7 +97,9 @@ class TrailingDrawdownRule(Rule):
             level = drawdown_level(self.params, state)
         if not self._gauge(equity, level.floor).breached:
             return []
-        reason = f"account value {equity:.2f} reached the trailing drawdown floor {level.floor:.2f}"
+        reason = (
+            f"account value {usd(equity)} reached the trailing drawdown floor {usd(level.floor)}"
+        )
         trigger = {
             "balance": str(ctx.account.balance), "equity": str(equity),
             "high_water": str(level.high_water), "floor": str(level.floor),

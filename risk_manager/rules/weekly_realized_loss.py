@@ -6,7 +6,7 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from risk_manager.domain.money import ZERO
+from risk_manager.domain.money import ZERO, usd
 from risk_manager.domain.tradingday import TradingCalendar
 from risk_manager.rules.base import (
     Action,
@@ -76,7 +76,7 @@ class WeeklyRealizedLossRule(Rule):
         if not gauge.breached:
             return []
         until = self._start(ctx.calendar, start + timedelta(days=7, hours=1))
-        reason = f"weekly realized loss {realized:.2f} reached the -{self.params.limit:.2f} limit"
+        reason = f"weekly realized loss {usd(realized)} reached the {usd(-self.params.limit)} limit"
         trigger = {"realized": str(realized), "limit": str(self.params.limit),
                    "week_start": start.isoformat()}  # fmt: skip
         lockout = LockoutRequest(LockoutEnd.TIME, until, reason, state=TradingState.HALTED)

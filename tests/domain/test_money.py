@@ -9,7 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from risk_manager.domain.contracts import CONTRACTS, UnknownContractError, lookup, symbol_root
-from risk_manager.domain.money import apply_fill, price_pnl
+from risk_manager.domain.money import apply_fill, price_pnl, usd
 
 
 @pytest.mark.parametrize(
@@ -93,3 +93,19 @@ def test_realized_plus_final_unrealized_equals_cash_flow(fills, exit_price) -> N
     cash = sum((-qty * price for qty, price in fills), D(0)) + size * exit_price
     drift = abs(realized + unrealized - cash * mnq.tick_value / mnq.tick_size)
     assert drift <= D("0.005") * len(fills)
+
+
+def test_usd_is_the_cli_money_format() -> None:
+    assert [usd(D("-152.224")), usd(D("1234.5")), usd(D("-0.004")), usd(0)] == [
+        "-$152.22", "$1,234.50", "$0.00", "$0.00",
+    ]  # fmt: skip
+    with pytest.raises(ValueError, match="not a finite amount"):
+        usd(D("NaN"))
+
+
+@given(st.decimals(min_value=-(10**9), max_value=10**9, places=4))
+def test_usd_reads_back_as_the_amount_rounded_to_cents(amount: D) -> None:
+    text = usd(amount)
+    assert not text.startswith("-$0.00")
+    back = D(text.replace("$", "").replace(",", ""))
+    assert abs(back - amount) <= D("0.005")

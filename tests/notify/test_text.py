@@ -77,7 +77,7 @@ def test_an_enforced_breach_is_one_message_with_rule_values_and_outcome() -> Non
     compose = composer().compose
     violation = {
         "account_id": "ACC-1", "rule": "daily_realized_loss", "batch_id": 7,
-        "reason": "daily realized loss -126.22 reached the -100.00 limit", "critical": False,
+        "reason": "daily realized loss -$126.22 reached the -$100.00 limit", "critical": False,
         "trigger": {"realized": "-126.22", "unrealized": None, "limit": "100"},
         "actions": ["flatten"], "status": "pending",
     }  # fmt: skip
@@ -103,7 +103,7 @@ def test_trigger_values_are_dollars_only_where_they_are_money() -> None:
     assert "gross 3, limit 2, symbol MNQ" in notice.lines
     trailing = composer().compose("violation", {
         "account_id": "ACC-1", "rule": "trailing_daily_loss", "batch_id": None,
-        "status": "logged", "reason": "account value -52.10 reached the threshold",
+        "status": "logged", "reason": "account value -$52.10 reached the threshold",
         "critical": False, "actions": [], "trigger": {
             "value": "-52.10", "peak": "1200", "threshold": "-50", "limit": "1250",
             "trail_from": "realized",

@@ -184,7 +184,7 @@ def test_intraday_mode_tracks_equity_on_quotes() -> None:
     held.mark(D("4980"))  # -1000.00: equity 49000 = floor
     (violation,) = rule.evaluate(ctx, QuoteTrigger("ESH6", D("4980")))
     assert violation.trigger["equity"] == "49000.00"
-    assert "value 49000.00 reached the trailing drawdown floor 49000.00" in violation.reason
+    assert "value $49,000.00 reached the trailing drawdown floor $49,000.00" in violation.reason
 
 
 def test_state_survives_json_round_trip() -> None:

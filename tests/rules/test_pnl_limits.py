@@ -39,7 +39,7 @@ def test_realized_loss_exactly_at_limit_then_flattens_until_reset() -> None:
     assert violation.lockout.end is LockoutEnd.DAILY_RESET
     assert violation.lockout.until == RESET
     assert violation.trigger["realized"] == "-100.00"
-    assert violation.reason == "daily realized loss -100.00 reached the -100.00 limit"
+    assert violation.reason == "daily realized loss -$100.00 reached the -$100.00 limit"
 
 
 def test_realized_loss_short_position_closed_higher() -> None:
