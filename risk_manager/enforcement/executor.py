@@ -43,7 +43,6 @@ class Batch:
     first_action_at: float | None = None
     responses: list[dict[str, Any]] = field(default_factory=list)
     attempt: int = 0
-    retry_scheduled: bool = False
 
 
 class Executor:
@@ -77,7 +76,8 @@ class Executor:
         self.orders.observe(order)
 
     def busy(self, account_id: str) -> set[tuple[ActionKind, str | None]]:
-        """Step keys queued or running for the account (the planner skips these)."""
+        """Step keys of batches queued but not started, or owed by a scheduled retry (the planner
+        skips these; a running step does not cover what a later fill adds)."""
         return self._busy.setdefault(account_id, set())
 
     def submit(self, batch: Batch) -> None:
@@ -99,6 +99,10 @@ class Executor:
         enforcing.set(True)  # this task's broker requests are enforcement (see brokers.base)
         while True:
             batch = await queue.get()
+            # A step looks at the broker when it starts, so a fill that lands while it runs (an
+            # entry during a lockout, say) is covered only by a batch queued after it: from here
+            # on the planner may queue one more for the same keys.
+            self.busy(account_id).difference_update(step.key for step in batch.steps)
             try:
                 await self._run(batch)
             except Exception as error:
@@ -106,8 +110,6 @@ class Executor:
                 self.failures += 1
                 self._close(batch, "failed", f"internal error: {error!r}")
             finally:
-                if not batch.retry_scheduled:  # a scheduled retry keeps its steps reserved
-                    self.busy(account_id).difference_update(step.key for step in batch.steps)
                 queue.task_done()
 
     async def _run(self, batch: Batch) -> None:
@@ -147,10 +149,8 @@ class Executor:
                      batch.batch_id, batch.attempt + 1, outcome, delay)  # fmt: skip
         retry = Batch(batch.batch_id, batch.account_id, owed, batch.detected_at,
                       batch.first_action_at, batch.responses, batch.attempt + 1)  # fmt: skip
-        batch.retry_scheduled = True
-        self.busy(batch.account_id).difference_update(
-            step.key for step in batch.steps if step not in owed
-        )
+        # The retry will look at the broker again when it runs: it covers these keys meanwhile.
+        self.busy(batch.account_id).update(step.key for step in owed)
         asyncio.get_running_loop().call_later(delay, self._requeue, retry)
 
     async def _login_refused(self, account_id: str) -> bool:

@@ -47,7 +47,7 @@ class Step:
 def plan_steps(
     violations: list[Violation], account: AccountState, busy: set[tuple[ActionKind, str | None]]
 ) -> list[Step]:
-    """Most severe first; a flatten absorbs everything; never a step already in flight."""
+    """Most severe first; a flatten absorbs everything; never a step already queued."""
     actions = sorted((a for v in violations for a in v.actions), key=lambda a: a.kind)
     if (ActionKind.FLATTEN, None) in busy:
         return []

@@ -227,3 +227,53 @@ def test_property_never_beyond_the_target_and_never_flipped(
         assert abs(broker.size("A", "MNQ")) == target
 
     asyncio.run(scenario())
+
+
+def test_an_entry_while_a_close_runs_is_covered_by_one_more_batch(store: Store) -> None:
+    """The running close looked at the broker before the entry: only a batch queued after it
+    sees the new contract, so the planner must be free to queue one (and only one)."""
+
+    async def scenario() -> None:
+        broker = SlowBroker(["A"], behaviour=Behaviour(fill_delay=0.2))
+        streamed: dict[str, int] = {}
+
+        def deliver(event: Event) -> None:
+            if isinstance(event, OrderUpdate):
+                executor.observe(event.order)
+            elif isinstance(event, Fill):
+                streamed[event.symbol] = streamed.get(event.symbol, 0) + event.signed_qty
+
+        executor = Executor(broker, store, WallClock(), timing=FAST, ledger=lambda _: streamed)
+        await broker.connect(deliver)
+        broker.trade("A", "MNQ", 2)
+        close = [Step(ActionKind.CLOSE, "MNQ")]
+        violation = Violation("test", "A", "test breach", {})
+
+        def submit() -> int:
+            with store.transaction():
+                batch_id = journal.open_batch(store, "A", [violation], close, WallClock().now())
+            executor.submit(Batch(batch_id, "A", close))
+            return batch_id
+
+        first = submit()
+        assert close[0].key in executor.busy("A")  # queued: a second one would be redundant
+        for _ in range(400):
+            if _sent_closes(broker):
+                break
+            await asyncio.sleep(0.005)
+        broker.trade("A", "MNQ", 1)  # the trader's entry while the close is working
+        assert close[0].key not in executor.busy("A")  # running: it cannot cover the entry
+        second = submit()
+        for _ in range(2000):
+            await executor.drain()
+            done = all(_status(store, b)["status"] != "pending" for b in (first, second))
+            if done and broker.idle():
+                break
+            await asyncio.sleep(0.005)
+        await executor.close()
+        await broker.close()
+
+        assert broker.size("A", "MNQ") == 0
+        assert min(_history(broker)) >= 0  # never flipped short
+
+    asyncio.run(scenario())
