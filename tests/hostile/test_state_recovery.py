@@ -76,20 +76,26 @@ def test_a_first_run_starts_clean_without_a_word(
     assert daemon.get("/api/v1/health")["state_restored"] is None
 
 
-def test_damaged_database_without_backup_exits_4_with_one_line(
-    start_daemon: Callable[..., DaemonProcess],
-) -> None:
+def _restart_without_backups(
+    start_daemon: Callable[..., DaemonProcess], damage: Callable[[Path], None]
+) -> subprocess.CompletedProcess[str]:
+    """A home that has run, its backups gone and its database damaged, started again."""
     daemon = start_daemon(LOSS_PROFILE)
     assert daemon.stop() == 0
     home = daemon.home
     for backup in (home / "state" / "backups").iterdir():
         backup.unlink()
-    _garble(_database(home))
-
-    result = subprocess.run(
+    damage(_database(home))
+    return subprocess.run(
         [sys.executable, "-m", "risk_manager", "run", "--home", str(home), "--port", "0"],
         capture_output=True, text=True, timeout=60,
     )  # fmt: skip
+
+
+def test_damaged_database_without_backup_exits_4_with_one_line(
+    start_daemon: Callable[..., DaemonProcess],
+) -> None:
+    result = _restart_without_backups(start_daemon, _garble)
 
     assert result.returncode == 4, result.stderr
     assert "Traceback" not in result.stderr
@@ -102,17 +108,7 @@ def test_damaged_database_without_backup_exits_4_with_one_line(
 def test_deleted_database_without_backup_never_starts_clean(
     start_daemon: Callable[..., DaemonProcess],
 ) -> None:
-    daemon = start_daemon(LOSS_PROFILE)
-    assert daemon.stop() == 0
-    home = daemon.home
-    for backup in (home / "state" / "backups").iterdir():
-        backup.unlink()
-    _delete(_database(home))
-
-    result = subprocess.run(
-        [sys.executable, "-m", "risk_manager", "run", "--home", str(home), "--port", "0"],
-        capture_output=True, text=True, timeout=60,
-    )  # fmt: skip
+    result = _restart_without_backups(start_daemon, _delete)
 
     assert result.returncode == 4, result.stderr
     assert "is missing" in result.stderr
