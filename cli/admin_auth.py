@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import getpass
 import os
+import secrets
 import time
 from collections.abc import Callable
 from typing import Any
@@ -63,20 +64,35 @@ def read_new_password(prompt: bool) -> str:
 
 def login(
     client: httpx.Client,
-    password: str,
+    password: str | Callable[[], str],
     *,
     on_wait: Callable[[int], None] | None = None,
     sleep: Callable[[float], None] = time.sleep,
+    clock: Callable[[], float] = time.monotonic,
 ) -> str:
     """Run the SCRAM exchange over `client` and return the bearer token of a verified daemon.
 
+    `password` may be a callable that reads it: it is called only once the daemon has answered
+    the first challenge, so nobody types a password for a daemon that is down or has none set.
     `on_wait(seconds)` is told when the daemon's penalty makes the challenge wait.
     """
+    nonce = secrets.token_urlsafe(24)  # URL-safe base64 has no ',' (RFC 5802 printable)
+    asked_at = clock()
+    challenge = _post(client, CHALLENGE_PATH, {"client_first": f"n,,n={USERNAME},r={nonce}"})
+    if callable(password):
+        password = password()
+        expires_in = challenge.get("expires_in")
+        if isinstance(expires_in, int | float) and clock() - asked_at > expires_in - 1:
+            # Typing took longer than the challenge lives: ask again, the password is known now.
+            nonce = secrets.token_urlsafe(24)
+            challenge = _post(
+                client, CHALLENGE_PATH, {"client_first": f"n,,n={USERNAME},r={nonce}"}
+            )
     try:
-        scram = ScramClient([MECHANISM], USERNAME, password)
+        scram = ScramClient([MECHANISM], USERNAME, password, c_nonce=nonce)
     except ScramException as exc:  # SASLprep refuses some characters; set-password does too
         raise AuthError(f"this password cannot be used: {exc}") from None
-    challenge = _post(client, CHALLENGE_PATH, {"client_first": scram.get_client_first()})
+    scram.get_client_first()  # moves the client to the state that accepts the server-first
     server_first, wait = _read_challenge(challenge)
     _check_iterations(server_first)  # before anything is derived from the password
     try:

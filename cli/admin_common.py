@@ -26,18 +26,22 @@ PasswordStdinOption = Annotated[
 
 def authenticate(client: Client, password_stdin: bool = False) -> None:
     """Log in with the admin password and keep the bearer token on `client`."""
-    if password_stdin:
-        password = sys.stdin.readline().rstrip("\r\n")
-        if not password:
-            raise CliError("no admin password on stdin", ExitCode.AUTH_FAILED)
-    else:
-        password = read_password(prompt=sys.stdin.isatty())
     try:
-        client.token = login(client.http, password, on_wait=_announce_wait)
+        client.token = login(client.http, lambda: _password(password_stdin), on_wait=_announce_wait)
     except AuthError as exc:
         if isinstance(exc.__cause__, httpx.TransportError):
             raise client.down() from exc
         raise CliError(f"admin login failed: {exc.message}", ExitCode.AUTH_FAILED) from exc
+
+
+def _password(from_stdin: bool) -> str:
+    """Read once the daemon has answered: no prompt for a daemon that is down or has none."""
+    if not from_stdin:
+        return read_password(prompt=sys.stdin.isatty())
+    password = sys.stdin.readline().rstrip("\r\n")
+    if not password:
+        raise AuthError("no admin password on stdin")
+    return password
 
 
 def _announce_wait(seconds: int) -> None:

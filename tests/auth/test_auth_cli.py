@@ -136,6 +136,36 @@ def test_login_when_no_password_set(clock: FakeClock) -> None:
     assert "run risk-admin set-password" in failed.value.message
 
 
+def test_password_not_read_when_none_is_set_or_daemon_down(clock: FakeClock) -> None:
+    """Nobody types a password for a daemon that has none set, or is not there."""
+    auth = AdminAuth(lambda: None, now=clock)
+    with client_for(fake_daemon(auth)) as client, pytest.raises(AuthError, match="set-password"):
+        login(client, pytest.fail)
+
+    def refuse(request: httpx.Request) -> httpx.Response:
+        raise httpx.ConnectError("connection refused", request=request)
+
+    with client_for(httpx.MockTransport(refuse)) as client, pytest.raises(AuthError):
+        login(client, pytest.fail)
+
+
+def test_slow_typing_asks_for_a_fresh_challenge(
+    real_auth: AdminAuth, clock: FakeClock, password: str
+) -> None:
+    """The first challenge expired while the password was typed: a second one is used."""
+    seen: list[str] = []
+
+    def typed_slowly() -> str:
+        clock.advance(real_auth.settings.nonce_ttl + 5)
+        return password
+
+    with client_for(fake_daemon(real_auth, seen)) as client:
+        token = login(client, typed_slowly, clock=clock)
+
+    assert real_auth.verify_token(token)
+    assert seen == ["/api/v1/admin/challenge"] * 2 + ["/api/v1/admin/session"]
+
+
 def test_login_picks_up_password_set_while_daemon_runs(
     tmp_path: Path, clock: FakeClock, real_secret: StoredSecret, password: str
 ) -> None:
