@@ -47,7 +47,8 @@ def weekly_realized(state: dict[str, Any], start: datetime) -> Decimal:
 class WeeklyRealizedLossRule(Rule):
     """Trigger: realized PnL (net of fees) since the trading week began ≤ −`limit`; the week
     opens at the daily reset time on `week_starts` (default Sunday: the 17:00 Chicago open).
-    Counting starts with the day's realized PnL when the rule first sees a fill.
+    Counting starts with the day's realized PnL when the rule first sees a fill. A fill counts
+    in the week of its own time; one that arrives after its week ended counts in no week.
 
     Action: flatten the account and cancel all orders; a HALTED lockout.
     Release: the next week's open, or an admin (the week is then counted from that moment).
@@ -62,7 +63,11 @@ class WeeklyRealizedLossRule(Rule):
         """Add the fill's realized PnL to the week's; flatten and lock at the limit."""
         if not isinstance(event, FillTrigger) or event.effect is None:
             return []
-        start = self._start(ctx.calendar, ctx.now)
+        # A fill counts in the week it happened, not the one it reached us in: a late fill
+        # from a week that has ended (a reconcile after a weekend disconnect) counts in none.
+        start = self._start(ctx.calendar, event.fill.ts)
+        if start < self._start(ctx.calendar, ctx.now):
+            return []
         state = ctx.rule_state
         if ctx.take_release():  # an admin ended the lockout: count the week from here on
             realized = event.effect.realized - event.fill.fee

@@ -183,3 +183,20 @@ def test_new_week_starts_from_zero() -> None:
     rule.evaluate(ctx, book(ctx, "MNQH6", 1, "21000", ts=ctx.now))
     assert ctx.rule_state == {"week": chicago(2026, 3, 8, 17).isoformat(), "realized": "0"}
     assert rule.loss_gauges(ctx)[0].loss == 0
+
+
+def test_late_fill_from_an_ended_week_counts_in_no_week() -> None:
+    """Friday's fill reported after the Sunday open: not in the new week, no lockout."""
+    rule = weekly()
+    ctx = make_ctx(now=chicago(2026, 3, 8, 17, 5))
+    rule.evaluate(ctx, book(ctx, "MNQH6", 1, "21000", ts=ctx.now))
+    assert rule.evaluate(ctx, book(ctx, "MNQH6", -1, "20600", ts=ctx.now)) == []
+    assert ctx.rule_state["realized"] == "-800.00"
+    friday = chicago(2026, 3, 6, 15, 59)
+    rule.evaluate(ctx, book(ctx, "MNQH6", 1, "21000", ts=friday))
+    assert rule.evaluate(ctx, book(ctx, "MNQH6", -1, "20800", ts=friday)) == []  # -400 last week
+    assert ctx.rule_state["realized"] == "-800.00"
+    # The same loss inside the week breaches: -800 - 400 ≤ -1,000.
+    rule.evaluate(ctx, book(ctx, "MNQH6", 1, "21000", ts=ctx.now))
+    (violation,) = rule.evaluate(ctx, book(ctx, "MNQH6", -1, "20800", ts=ctx.now))
+    assert violation.trigger["realized"] == "-1200.00"
