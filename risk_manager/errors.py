@@ -32,5 +32,9 @@ class Conflict(DomainError):
     """The operation does not fit the current state (already clocked in, nothing configured)."""
 
 
+class StorageUnavailable(DomainError):
+    """The disk is full or read-only: a change that needs it is refused until it is back."""
+
+
 class OperationFailed(DomainError):
     """The daemon tried and could not (a file it cannot read or write); nothing changed."""

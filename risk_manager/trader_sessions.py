@@ -11,6 +11,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from risk_manager.domain.tradingday import TradingCalendar
+from risk_manager.errors import StorageUnavailable
 from risk_manager.state.store import Store
 from risk_manager.state.trader_session_rows import SessionAlreadyOpen, SessionRow
 
@@ -76,6 +77,7 @@ class TraderSessions:
 
     def clock_in(self, now: datetime) -> dict[str, Any]:
         """Open a session; SessionConflict when one is already open."""
+        self._need_storage()
         if (open_session := self.current()) is not None:
             raise SessionConflict(
                 "already_clocked_in",
@@ -91,6 +93,7 @@ class TraderSessions:
 
     def clock_out(self, now: datetime) -> dict[str, Any]:
         """Close the open session; returns its duration and the week's total."""
+        self._need_storage()
         session = self.current()
         if session is None:
             raise SessionConflict("not_clocked_in", "not clocked in; clock in first")
@@ -99,6 +102,13 @@ class TraderSessions:
             self.store.trader_sessions.finish(session.id, ended)
         closed = Session(session.id, session.started_at, ended.astimezone(UTC))
         return {**closed.view(now), **self._week_totals(now)}
+
+    def _need_storage(self) -> None:
+        # The one-open-session check reads the database: it cannot see queued writes.
+        if (failure := self.store.degraded) is not None:
+            raise StorageUnavailable(
+                "storage_unavailable", f"the daemon cannot write its database now: {failure}"
+            )
 
     def overview(self, now: datetime) -> dict[str, Any]:
         """The open session (or None) and this week's sessions with the week's total."""

@@ -26,6 +26,7 @@ from risk_manager.errors import (
     NotAllowed,
     NotFound,
     OperationFailed,
+    StorageUnavailable,
 )
 from risk_manager.runtime import Runtime
 from risk_manager.trader_sessions import TraderSessions
@@ -35,7 +36,7 @@ TITLE = "Risk Manager Daemon"
 # The one place a service's refusal becomes an HTTP status.
 _DOMAIN_STATUS: tuple[tuple[type[DomainError], int], ...] = (
     (InvalidRequest, 422), (NotFound, 404), (NotAllowed, 403), (Conflict, 409),
-    (OperationFailed, 500), (DomainError, 400),
+    (OperationFailed, 500), (StorageUnavailable, 507), (DomainError, 400),
 )  # fmt: skip
 _HTTP_CODES = {404: "not_found", 405: "method_not_allowed", 401: "unauthorized"}
 

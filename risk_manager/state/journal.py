@@ -7,6 +7,8 @@ import sqlite3
 from datetime import datetime
 from typing import Any
 
+from risk_manager.state.durable import Writer
+
 COLUMNS = (
     "id", "created_at", "account_id", "rule", "rules", "reason", "trigger", "steps", "status",
     "responses", "outcome", "first_action_ms", "latency_ms", "completed_at",
@@ -20,8 +22,9 @@ def _dumps(value: Any) -> str:
 class JournalRows:
     """Writes of batch rows (inside the caller's transaction) and the pending ones."""
 
-    def __init__(self, db: sqlite3.Connection) -> None:
+    def __init__(self, db: sqlite3.Connection, writer: Writer) -> None:
         self._db = db
+        self._writer = writer
 
     def open(
         self,
@@ -34,14 +37,13 @@ class JournalRows:
         status: str,
     ) -> int:
         """Insert a batch and return its id."""
-        cursor = self._db.execute(
-            "INSERT INTO enforcement (created_at, account_id, rule, rules, reason, trigger, steps,"
-            " status) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-            (now.isoformat(), account_id, rules[0], _dumps(rules), reason, _dumps(trigger),
-             _dumps(steps), status),
+        return self._writer.insert(
+            "enforcement",
+            "INSERT INTO enforcement (id, created_at, account_id, rule, rules, reason, trigger,"
+            " steps, status) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (None, now.isoformat(), account_id, rules[0], _dumps(rules), reason,
+             _dumps(trigger), _dumps(steps), status),
         )  # fmt: skip
-        assert cursor.lastrowid is not None
-        return cursor.lastrowid
 
     def close(
         self,
@@ -54,7 +56,7 @@ class JournalRows:
         latency_ms: float | None,
         now: datetime,
     ) -> None:
-        self._db.execute(
+        self._writer.execute(
             "UPDATE enforcement SET status = ?, responses = ?, outcome = ?, first_action_ms = ?,"
             " latency_ms = ?, completed_at = ? WHERE id = ?",
             (status, _dumps(responses), outcome, first_action_ms, latency_ms, now.isoformat(),

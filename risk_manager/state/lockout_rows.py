@@ -6,6 +6,8 @@ import sqlite3
 from datetime import datetime
 from typing import NamedTuple
 
+from risk_manager.state.durable import Writer
+
 
 class LockoutRow(NamedTuple):
     id: int
@@ -26,8 +28,9 @@ def _instant(text: str | None) -> datetime | None:
 class LockoutRows:
     """Reads and writes of lockout rows (inside the caller's transaction)."""
 
-    def __init__(self, db: sqlite3.Connection) -> None:
+    def __init__(self, db: sqlite3.Connection, writer: Writer) -> None:
         self._db = db
+        self._writer = writer
 
     def active(self) -> list[LockoutRow]:
         """Lockouts not ended yet, oldest first."""
@@ -62,18 +65,17 @@ class LockoutRows:
         state: str,
     ) -> int:
         """A new active lockout; returns its id."""
-        cursor = self._db.execute(
-            "INSERT INTO lockouts (account_id, rule, symbol, reason, started_at, end_kind, until,"
-            " state) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-            (account_id, rule, symbol, reason, started_at.isoformat(), end_kind,
+        return self._writer.insert(
+            "lockouts",
+            "INSERT INTO lockouts (id, account_id, rule, symbol, reason, started_at, end_kind,"
+            " until, state) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (None, account_id, rule, symbol, reason, started_at.isoformat(), end_kind,
              None if until is None else until.isoformat(), state),
         )  # fmt: skip
-        assert cursor.lastrowid is not None
-        return cursor.lastrowid
 
     def end(self, lockout_id: int, ended_at: datetime, reason: str) -> None:
         """Stamp a lockout as ended."""
-        self._db.execute(
+        self._writer.execute(
             "UPDATE lockouts SET ended_at = ?, end_reason = ? WHERE id = ?",
             (ended_at.isoformat(), reason, lockout_id),
         )

@@ -27,12 +27,12 @@ class NotificationOutbox:
 
     def add(self, channel: str, notice: dict[str, Any], now: datetime) -> int:
         with self.store.transaction() as db:
-            cursor = db.execute(
-                "INSERT INTO notification_outbox (channel, created_at, notice) VALUES (?, ?, ?)",
-                (channel, now.isoformat(), json.dumps(notice)),
+            return db.insert(
+                "notification_outbox",
+                "INSERT INTO notification_outbox (id, channel, created_at, notice)"
+                " VALUES (?, ?, ?, ?)",
+                (None, channel, now.isoformat(), json.dumps(notice)),
             )
-        assert cursor.lastrowid is not None
-        return cursor.lastrowid
 
     def pending(self, channel: str) -> list[OutboxRow]:
         """The channel's queued messages, oldest first."""

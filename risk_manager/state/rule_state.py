@@ -6,12 +6,14 @@ import json
 import sqlite3
 from typing import Any
 
+from risk_manager.state.durable import Writer
+
 
 class RuleStateStore:
     """Cached in memory; written through inside the caller's transaction."""
 
-    def __init__(self, db: sqlite3.Connection) -> None:
-        self._db = db
+    def __init__(self, db: sqlite3.Connection, writer: Writer) -> None:
+        self._writer = writer
         self._cache: dict[tuple[str, str], dict[str, Any]] = {
             (account, rule): json.loads(state)
             for account, rule, state in db.execute("SELECT account_id, rule, state FROM rule_state")
@@ -23,7 +25,7 @@ class RuleStateStore:
 
     def put(self, account_id: str, rule: str, state: dict[str, Any]) -> None:
         self._cache[(account_id, rule)] = state
-        self._db.execute(
+        self._writer.execute(
             "INSERT OR REPLACE INTO rule_state VALUES (?, ?, ?)",
             (account_id, rule, json.dumps(state, default=str)),
         )

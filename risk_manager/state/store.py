@@ -1,7 +1,9 @@
 """The SQLite store: one connection, one writer, WAL, numbered migrations.
 
 Everything the pipeline learns commits here *before* anything acts on it. Writes are small
-statements inside `transaction()`; the caller (the pipeline) owns transaction boundaries.
+statements inside `transaction()`; the caller (the pipeline) owns transaction boundaries. All
+writes go through one `Writer` (durable.py): when the disk is full or read-only they are queued
+in memory and replayed by `retry_writes()`, and `degraded` says why.
 """
 
 from __future__ import annotations
@@ -14,8 +16,11 @@ from decimal import Decimal
 from importlib import resources
 from pathlib import Path
 
+from loguru import logger
+
 from risk_manager.domain.contracts import ContractSpec
 from risk_manager.domain.events import Fill, Order, OrderStatus, OrderType, Side
+from risk_manager.state.durable import Writer
 from risk_manager.state.history import HistoryReader
 from risk_manager.state.journal import JournalRows
 from risk_manager.state.ledger import AccountState, DayTotals, Position
@@ -54,11 +59,12 @@ class Store:
         self._checkpointer = sqlite3.connect(path, check_same_thread=False)
         self._depth = 0
         self.migrate()
+        self.writer = Writer(self._db)
         # The repositories of the tables other packages keep (no other package writes SQL).
-        self.journal = JournalRows(self._db)
-        self.lockouts = LockoutRows(self._db)
-        self.rule_state = RuleStateStore(self._db)
-        self.trader_sessions = TraderSessionRows(self._db)
+        self.journal = JournalRows(self._db, self.writer)
+        self.lockouts = LockoutRows(self._db, self.writer)
+        self.rule_state = RuleStateStore(self._db, self.writer)
+        self.trader_sessions = TraderSessionRows(self._db, self.writer)
         self.history = HistoryReader(path)
 
     def migrate(self) -> None:
@@ -71,26 +77,35 @@ class Store:
                 )
 
     @contextmanager
-    def transaction(self) -> Iterator[sqlite3.Connection]:
+    def transaction(self) -> Iterator[Writer]:
         """One atomic unit; nested use joins the outer transaction."""
         if self._depth:
             self._depth += 1
             try:
-                yield self._db
+                yield self.writer
             finally:
                 self._depth -= 1
             return
-        self._db.execute("BEGIN IMMEDIATE")
+        self.writer.begin()
         self._depth = 1
         try:
-            yield self._db
+            yield self.writer
         except BaseException:
-            self._db.execute("ROLLBACK")
+            self.writer.rollback()
             raise
         else:
-            self._db.execute("COMMIT")
+            self.writer.commit()
         finally:
             self._depth = 0
+
+    @property
+    def degraded(self) -> str | None:
+        """Why writes are only queued in memory right now (None: the disk takes them)."""
+        return self.writer.failure
+
+    def retry_writes(self) -> bool:
+        """Try to store the queued writes; True when nothing is queued any more."""
+        return self.writer.retry()
 
     def reads(self) -> sqlite3.Connection:
         """The connection, for a repository's plain reads (no transaction, so they still work
@@ -98,26 +113,64 @@ class Store:
         return self._db
 
     def checkpoint(self) -> None:
-        """Move committed WAL pages into the database file (call from a worker thread)."""
-        self._checkpointer.execute("PRAGMA wal_checkpoint(PASSIVE)")
+        """Move committed WAL pages into the database file (call from a worker thread).
+
+        Skipped while writes fail; a failed checkpoint leaves the WAL as it was (it is only
+        housekeeping), so the error is logged and the next one tries again.
+        """
+        if self.degraded is None:
+            self._checkpoint("PASSIVE")
 
     def close(self) -> None:
-        self._checkpointer.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        """Last try at the queue, then close (what cannot be stored is logged as lost)."""
+        if not self.retry_writes():
+            logger.critical(
+                "Closing with {} write(s) not stored (storage unavailable: {}); a restart "
+                "reconciles positions and orders with the broker",
+                self.writer.pending_statements, self.degraded,
+            )  # fmt: skip
+        else:
+            self._checkpoint("TRUNCATE")
         self._checkpointer.close()
         self._db.close()
+
+    def _checkpoint(self, mode: str) -> None:
+        try:
+            self._checkpointer.execute(f"PRAGMA wal_checkpoint({mode})")
+        except sqlite3.Error as error:
+            logger.warning("WAL checkpoint failed: {}", error)
 
     # -- events ---------------------------------------------------------------------------
 
     def claim_event(self, event_id: str, account_id: str, kind: str, ts: datetime) -> bool:
-        """Record an event id; False when it was applied before (exactly-once guard)."""
-        cursor = self._db.execute(
-            "INSERT OR IGNORE INTO events VALUES (?, ?, ?, ?)",
-            (event_id, account_id, kind, ts.isoformat()),
-        )
-        return cursor.rowcount == 1
+        """Record an event id; False when it was applied before (exactly-once guard).
+
+        While writes are only queued, "applied before" is the database or the queue.
+        """
+        writer = self.writer
+        sql, params = "INSERT OR IGNORE INTO events VALUES (?, ?, ?, ?)", (
+            event_id, account_id, kind, ts.isoformat(),
+        )  # fmt: skip
+        if writer.recording:
+            if self._known_event(event_id):
+                return False
+            writer.execute(sql, params)
+        else:
+            changed = writer.execute(sql, params)
+            # None: the write failed just now and was queued (a no-op on replay if known).
+            if changed == 0 or (changed is None and self._known_event(event_id)):
+                return False
+        writer.note(event_id)
+        return True
+
+    def _known_event(self, event_id: str) -> bool:
+        if self.writer.noted(event_id):
+            return True
+        found = self._db.execute("SELECT 1 FROM events WHERE event_id = ?", (event_id,))
+        return found.fetchone() is not None
 
     def insert_fill(self, fill: Fill, day: date, realized: Decimal, opened: int) -> None:
-        self._db.execute(
+        self.writer.execute(
             "INSERT INTO fills VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
                 fill.event_id, fill.account_id, day.isoformat(), fill.ts.isoformat(),
@@ -140,7 +193,7 @@ class Store:
     # -- accounts, days, positions, orders --------------------------------------------------
 
     def save_account(self, account: AccountState) -> None:
-        self._db.execute(
+        self.writer.execute(
             "INSERT INTO accounts VALUES (?, ?, ?, ?, ?) ON CONFLICT (account_id) DO UPDATE SET "
             "name = excluded.name, balance = excluded.balance, can_trade = excluded.can_trade, "
             "trading_day = excluded.trading_day",
@@ -151,7 +204,7 @@ class Store:
         )  # fmt: skip
 
     def save_day(self, account_id: str, day: DayTotals) -> None:
-        self._db.execute(
+        self.writer.execute(
             "INSERT OR REPLACE INTO account_days VALUES (?, ?, ?, ?, ?, ?)",
             (
                 account_id, day.trading_day.isoformat(), str(day.realized_gross), str(day.fees),
@@ -161,11 +214,11 @@ class Store:
 
     def save_position(self, account_id: str, symbol: str, position: Position | None) -> None:
         if position is None:
-            self._db.execute(
+            self.writer.execute(
                 "DELETE FROM positions WHERE account_id = ? AND symbol = ?", (account_id, symbol)
             )
             return
-        self._db.execute(
+        self.writer.execute(
             "INSERT OR REPLACE INTO positions VALUES (?, ?, ?, ?, ?, ?)",
             (
                 account_id, symbol, position.size, str(position.avg_price),
@@ -177,12 +230,12 @@ class Store:
     def save_order(self, order: Order) -> None:
         """Keep a working order; forget one that is no longer working."""
         if order.status is not OrderStatus.WORKING:
-            self._db.execute(
+            self.writer.execute(
                 "DELETE FROM orders WHERE account_id = ? AND order_id = ?",
                 (order.account_id, order.order_id),
             )
             return
-        self._db.execute(
+        self.writer.execute(
             "INSERT OR REPLACE INTO orders VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
                 order.account_id, order.order_id, order.symbol, int(order.side), str(order.type),
@@ -194,7 +247,7 @@ class Store:
         )  # fmt: skip
 
     def replace_orders(self, account_id: str, orders: list[Order]) -> None:
-        self._db.execute("DELETE FROM orders WHERE account_id = ?", (account_id,))
+        self.writer.execute("DELETE FROM orders WHERE account_id = ?", (account_id,))
         for order in orders:
             self.save_order(order)
 
@@ -205,7 +258,7 @@ class Store:
             for a in accounts
             for p in a.positions.values()
         ]
-        self._db.executemany(
+        self.writer.executemany(
             "UPDATE positions SET last_price = ? WHERE account_id = ? AND symbol = ?", rows
         )
 
@@ -255,4 +308,4 @@ class Store:
         return account
 
     def set_meta(self, key: str, value: str) -> None:
-        self._db.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (key, value))
+        self.writer.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (key, value))

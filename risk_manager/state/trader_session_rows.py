@@ -6,6 +6,8 @@ import sqlite3
 from datetime import UTC, datetime
 from typing import NamedTuple
 
+from risk_manager.state.durable import Writer
+
 
 class SessionRow(NamedTuple):
     id: int
@@ -30,8 +32,9 @@ class SessionAlreadyOpen(Exception):
 class TraderSessionRows:
     """Reads and writes of session rows."""
 
-    def __init__(self, db: sqlite3.Connection) -> None:
+    def __init__(self, db: sqlite3.Connection, writer: Writer) -> None:
         self._db = db
+        self._writer = writer
 
     def open_session(self) -> SessionRow | None:
         row = self._db.execute(
@@ -42,16 +45,16 @@ class TraderSessionRows:
     def start(self, started_at: datetime) -> int:
         """Open a session (inside a transaction); SessionAlreadyOpen if one is."""
         try:
-            cursor = self._db.execute(
-                "INSERT INTO trader_sessions (started_at) VALUES (?)", (_stamp(started_at),)
+            return self._writer.insert(
+                "trader_sessions",
+                "INSERT INTO trader_sessions (id, started_at) VALUES (?, ?)",
+                (None, _stamp(started_at)),
             )
         except sqlite3.IntegrityError:
             raise SessionAlreadyOpen from None
-        assert cursor.lastrowid is not None
-        return cursor.lastrowid
 
     def finish(self, session_id: int, ended_at: datetime) -> None:
-        self._db.execute(
+        self._writer.execute(
             "UPDATE trader_sessions SET ended_at = ? WHERE id = ?", (_stamp(ended_at), session_id)
         )
 
