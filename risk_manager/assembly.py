@@ -9,8 +9,9 @@ from loguru import logger
 
 from risk_manager.auth import AdminAuth
 from risk_manager.brokers import registry as brokers
+from risk_manager.brokers.base import ClockProvider
 from risk_manager.bus import EventBus
-from risk_manager.clock import Clock, ShiftableClock
+from risk_manager.clock import Clock, WallClock
 from risk_manager.config import Config
 from risk_manager.domain.money import ZERO
 from risk_manager.enforcement.engine import RiskEngine
@@ -29,7 +30,6 @@ def assemble(
 ) -> tuple[Runtime, AlertWatch]:
     """Open the store and wire broker, pipeline, engine and executor together; the runtime
     and the watch that turns its alerts into notifications."""
-    clock = ShiftableClock()  # the simulator's test controls may move it
     store = Store(paths.database)
     names = tuple((account_id, a.name or account_id) for account_id, a in config.accounts.items())
     bus = EventBus()
@@ -37,8 +37,13 @@ def assemble(
     def broker_alert(kind: str, message: str) -> None:
         bus.alert(kind, "critical", message)
 
-    context = brokers.BrokerContext(names, paths, clock, broker_alert)
+    def broker_notice(kind: str, message: str) -> None:
+        bus.alert(kind, "info", message)
+
+    context = brokers.BrokerContext(names, paths, WallClock(), broker_alert, broker_notice)
     broker = brokers.build(config.broker, context)
+    # The simulator's test controls move its clock; a replay runs on recorded time.
+    clock = broker.clock() if isinstance(broker, ClockProvider) else context.clock
     calendar = config.trading_day.calendar()
     pipeline = Pipeline(store, calendar, broker.contract_spec, bus)
     executor = Executor(broker, store, clock, bus, ledger=pipeline.signed_positions)

@@ -13,7 +13,7 @@ import asyncio
 import heapq
 import itertools
 from datetime import UTC, datetime, timedelta
-from typing import Protocol
+from typing import Any, Protocol
 
 
 class Clock(Protocol):
@@ -59,12 +59,19 @@ class ShiftableClock(WallClock):
 
 
 class ReplayClock:
-    """Time that only the replay moves forward (`advance_to`); sleepers wake as it passes."""
+    """Time that only the replay moves forward (`advance_to`); sleepers wake as it passes.
+
+    The replay paces itself on the tasks it wakes: `next_wake` says when the next sleeper is
+    due, and `settled` waits until every task the last advance woke is asleep again (or has
+    ended), so a rule tick runs at each recorded second it would have run at.
+    """
 
     def __init__(self, start: datetime) -> None:
         self._now = _aware(start)
-        self._sleepers: list[tuple[datetime, int, asyncio.Future[None]]] = []
+        self._sleepers: list[tuple[datetime, int, asyncio.Future[None], asyncio.Task[Any]]] = []
         self._order = itertools.count()  # ties wake in the order they slept
+        self._awake: set[asyncio.Task[Any]] = set()  # woken by an advance, not asleep again
+        self._changed = asyncio.Event()
 
     def now(self) -> datetime:
         return self._now
@@ -74,9 +81,18 @@ class ReplayClock:
         if seconds <= 0:
             await asyncio.sleep(0)
             return
+        task = asyncio.current_task()
+        assert task is not None  # a coroutine awaited on a running loop runs in a task
         future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        heapq.heappush(self._sleepers, (wake, next(self._order), future))
+        heapq.heappush(self._sleepers, (wake, next(self._order), future, task))
+        self._settle(task)
         await future
+
+    def next_wake(self) -> datetime | None:
+        """When the earliest sleeper is due, or None when nobody sleeps on this clock."""
+        while self._sleepers and self._sleepers[0][2].done():  # cancelled while asleep
+            heapq.heappop(self._sleepers)
+        return self._sleepers[0][0] if self._sleepers else None
 
     def advance_to(self, instant: datetime) -> None:
         """Move time forward to `instant` (never back) and wake every sleeper it passes."""
@@ -85,6 +101,21 @@ class ReplayClock:
             raise ValueError(f"a replay cannot go back in time ({instant} < {self._now})")
         self._now = instant
         while self._sleepers and self._sleepers[0][0] <= instant:
-            _, _, future = heapq.heappop(self._sleepers)
+            _, _, future, task = heapq.heappop(self._sleepers)
             if not future.done():
                 future.set_result(None)
+                if task not in self._awake:
+                    self._awake.add(task)
+                    task.add_done_callback(self._settle)
+
+    async def settled(self) -> None:
+        """Return once every task the advances woke sleeps on this clock again or has ended."""
+        while self._awake:
+            self._changed.clear()
+            await self._changed.wait()
+
+    def _settle(self, task: asyncio.Task[Any]) -> None:
+        if task in self._awake:
+            self._awake.discard(task)
+            task.remove_done_callback(self._settle)
+            self._changed.set()

@@ -24,7 +24,7 @@ from risk_manager.api.app import create_app
 from risk_manager.api.listen import ApiServer, api_server, bind, url_host
 from risk_manager.assembly import assemble
 from risk_manager.brokers import registry as brokers
-from risk_manager.brokers.base import BrokerError
+from risk_manager.brokers.base import BrokerError, Driver
 from risk_manager.config import ConfigError, load_config
 from risk_manager.config.models import LogConfig
 from risk_manager.config.validate import emptiness
@@ -219,6 +219,9 @@ class Daemon:
             asyncio.create_task(self.watchdog.beat(), name="watchdog"),
             asyncio.create_task(watch_loop(self._alert_watch), name="alert-watch"),
         ]
+        if isinstance(runtime.broker, Driver):  # a replay plays its recording from here on
+            drive = runtime.broker.drive(runtime.settle)
+            self._tasks.append(asyncio.create_task(drive, name="broker-drive"))
         if runtime.notifier is not None:
             runtime.notifier.start()
         for task in self._tasks:

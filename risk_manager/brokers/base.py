@@ -28,21 +28,28 @@ Contract for an adapter (read this before writing one):
 - **Events** are pushed into the `EventSink` given to `connect`, on the loop thread, in the order
   the broker reported them. An enforcement order's fills and status changes (`Fill`, `Order`
   with a final status) must be pushed like any other: the executor waits on them.
-- **Optional capability**: an adapter that offers extra HTTP routes (the simulator's platform
-  stand-in) implements `RouteProvider`; the API mounts whatever `api_routers()` returns.
+- **Optional capabilities** (checked with `isinstance`, never by adapter class):
+
+  - `RouteProvider`: the adapter offers extra HTTP routes (the simulator's platform stand-in);
+    the API mounts whatever `api_routers()` returns.
+  - `ClockProvider`: the adapter sets the daemon's time (the simulator's shiftable clock, a
+    replay's recorded time); otherwise the daemon runs on the wall clock it gave the factory.
+  - `Driver`: the adapter drives the daemon (a replay plays its recording); the daemon runs
+    `drive(settle)` as a task once it is online, and keeps serving after it returns.
 
 Register an adapter with `risk_manager.brokers.registry.register` (see that module).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
+from risk_manager.clock import Clock
 from risk_manager.domain.contracts import ContractSpec
 from risk_manager.domain.events import Event, Fill, Order, OrderType, Side
 
@@ -198,3 +205,23 @@ class RouteProvider(Protocol):
 
     def api_routers(self) -> Sequence[APIRouter]:
         """The routers to include; they reach the broker through the app's runtime."""
+
+
+@runtime_checkable
+class ClockProvider(Protocol):
+    """Optional: a broker that owns the daemon's clock (asked once, when the daemon is built)."""
+
+    def clock(self) -> Clock:
+        """The clock every part of the daemon reads."""
+
+
+Settle = Callable[[], Awaitable[None]]
+
+
+@runtime_checkable
+class Driver(Protocol):
+    """Optional: a broker that drives the daemon instead of only answering it (a replay)."""
+
+    async def drive(self, settle: Settle) -> None:
+        """Run once the daemon is online; `settle()` returns when the daemon has applied every
+        event pushed so far and carried out the enforcement they caused."""

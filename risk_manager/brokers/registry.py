@@ -34,7 +34,7 @@ PLUGINS_ENV = "RISK_MANAGER_BROKER_PLUGINS"
 S = TypeVar("S", bound=BrokerSettings)
 
 
-Alert = Callable[[str, str], None]  # (kind, one human sentence): a critical alert
+Alert = Callable[[str, str], None]  # (kind, one human sentence)
 
 
 def _no_alert(kind: str, message: str) -> None:
@@ -47,10 +47,12 @@ class BrokerContext:
 
     accounts: tuple[tuple[str, str], ...]  # (account id, display name) from `[accounts]`
     paths: HomePaths  # state_dir for the adapter's own files, secrets for credentials
-    clock: Clock
+    clock: Clock  # the wall clock; an adapter that owns the daemon's time is a ClockProvider
     # For what only the adapter can see and a human must hear (e.g. the broker logging the
     # session out); the daemon publishes these on its bus.
     alert: Alert = _no_alert
+    # For what an operator should see but need not act on (a replay finished).
+    notice: Alert = _no_alert
 
 
 Factory = Callable[[Any, BrokerContext], Broker]

@@ -53,3 +53,46 @@ def test_replay_cannot_go_back() -> None:
     clock = ReplayClock(START)
     with pytest.raises(ValueError, match="back in time"):
         clock.advance_to(START - timedelta(seconds=1))
+
+
+def test_replay_reports_the_next_wake_and_waits_for_woken_sleepers_to_settle() -> None:
+    async def scenario() -> list[str]:
+        clock = ReplayClock(START)
+        seen: list[str] = []
+
+        async def ticker() -> None:
+            while True:
+                await clock.sleep(1)
+                await asyncio.sleep(0.01)  # work between wake-ups (a thread hop, a write)
+                seen.append(f"tick@{(clock.now() - START).total_seconds():g}")
+
+        assert clock.next_wake() is None
+        task = asyncio.create_task(ticker())
+        await asyncio.sleep(0)
+        for _ in range(3):
+            wake = clock.next_wake()
+            assert wake is not None
+            clock.advance_to(wake)
+            await clock.settled()  # the tick ran to its next sleep before we go on
+            seen.append(f"settled@{(clock.now() - START).total_seconds():g}")
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+        assert clock.next_wake() is None  # a cancelled sleeper is no longer due
+        await clock.settled()  # nothing awake: returns at once
+        return seen
+
+    assert asyncio.run(scenario()) == [
+        "tick@1", "settled@1", "tick@2", "settled@2", "tick@3", "settled@3",
+    ]  # fmt: skip
+
+
+def test_replay_settles_when_a_woken_task_ends_instead_of_sleeping_again() -> None:
+    async def scenario() -> bool:
+        clock = ReplayClock(START)
+        task = asyncio.create_task(clock.sleep(5))
+        await asyncio.sleep(0)
+        clock.advance_to(START + timedelta(seconds=5))
+        await asyncio.wait_for(clock.settled(), 5)
+        return task.done()
+
+    assert asyncio.run(scenario())

@@ -5,6 +5,7 @@ from __future__ import annotations
 from risk_manager.brokers.base import Broker
 from risk_manager.brokers.registry import BrokerContext, register
 from risk_manager.brokers.simulated.config import SimulatedSettings
+from risk_manager.clock import ShiftableClock
 
 
 def _build(settings: SimulatedSettings, context: BrokerContext) -> Broker:
@@ -12,7 +13,9 @@ def _build(settings: SimulatedSettings, context: BrokerContext) -> Broker:
     from risk_manager.brokers.simulated.adapter import SimulatedBroker
 
     state_file = context.paths.state_dir / "simulator.sqlite3"
-    return SimulatedBroker(settings.simulated, list(context.accounts), state_file, context.clock)
+    # Its own clock, which it offers the daemon (ClockProvider): the test controls move it.
+    clock = ShiftableClock()
+    return SimulatedBroker(settings.simulated, list(context.accounts), state_file, clock)
 
 
 register("simulated", SimulatedSettings, _build)

@@ -218,6 +218,12 @@ class SimulatedBroker:
         self._apply(changes)
         return _ok(order.order_id, status=order.status.value)
 
+    # ClockProvider: the daemon runs on this clock, which the test controls may move.
+
+    def clock(self) -> Clock:
+        """The clock the simulator stamps its events with."""
+        return self._clock
+
     # RouteProvider: the platform stand-in (place orders, move prices) and the test controls.
 
     def api_routers(self) -> list[APIRouter]:
