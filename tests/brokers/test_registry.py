@@ -53,7 +53,7 @@ def test_kind_selects_the_settings_model() -> None:
 def test_unknown_kind_lists_the_known_ones() -> None:
     with pytest.raises(ConfigError) as caught:
         parse_config({"broker": {"kind": "nope"}}, "t.toml")
-    known = "'projectx', 'simulated', 'extra'"
+    known = "'projectx', 'replay', 'simulated', 'extra'"
     assert caught.value.problems == [f"broker: unknown broker kind (known: {known})"]
 
 
