@@ -24,13 +24,14 @@ from risk_manager.api.app import create_app
 from risk_manager.api.listen import ApiServer, api_server, bind, url_host
 from risk_manager.assembly import assemble
 from risk_manager.brokers import registry as brokers
-from risk_manager.brokers.base import BrokerError, Driver
+from risk_manager.brokers.base import BrokerError, Driver, EventSink
 from risk_manager.config import ConfigError, load_config
 from risk_manager.config.models import LogConfig
 from risk_manager.config.validate import emptiness
 from risk_manager.domain.events import ConnectionChange, OrderUpdate
 from risk_manager.enforcement.executor import Batch
 from risk_manager.enforcement.journal import pending_batches
+from risk_manager.event_tap import EventRecorder
 from risk_manager.exit_codes import EXIT_CONFIG, EXIT_OK, EXIT_START, EXIT_UNEXPECTED, StartupError
 from risk_manager.home_files import ensure_config, lock_home, write_atomic
 from risk_manager.notify.watch import AlertWatch
@@ -74,6 +75,7 @@ class Daemon:
         self._api_ready = asyncio.Event()
         self._alert_watch: AlertWatch | None = None
         self._log_settings: LogConfig | None = None
+        self._recorder: EventRecorder | None = None
         self._backups: backup.BackupSchedule
 
     async def run(self) -> int:
@@ -204,7 +206,7 @@ class Daemon:
 
     async def _bring_online(self, runtime: Runtime) -> None:
         """Connect, finish interrupted enforcement, reconcile, then start the loop's tasks."""
-        await runtime.broker.connect(runtime.intake.put)
+        await runtime.broker.connect(self._event_sink(runtime))
         runtime.pipeline.connected = True
         self._resume_enforcement(runtime)
         await reconcile(runtime.broker, runtime.pipeline, runtime.clock)
@@ -227,6 +229,15 @@ class Daemon:
         for task in self._tasks:
             task.add_done_callback(_exit_if_died)
         psutil.Process().cpu_percent(None)  # prime the CPU meter health reads later
+
+    def _event_sink(self, runtime: Runtime) -> EventSink:
+        """The intake, behind a recorder when `[daemon] record_events` names a file."""
+        path = runtime.config.daemon.record_events
+        if path is None:
+            return runtime.intake.put
+        self._recorder = EventRecorder(path)
+        logger.info("Recording broker events to {}", path)
+        return self._recorder.tap(runtime.intake.put)
 
     def _resume_enforcement(self, runtime: Runtime) -> None:
         """Re-run batches a crash interrupted; each step re-checks the broker before acting."""
@@ -322,6 +333,8 @@ class Daemon:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
         await runtime.executor.close()
+        if self._recorder is not None:
+            self._recorder.close()
         if runtime.notifier is not None:
             await runtime.notifier.close()
         if self.watchdog is not None:

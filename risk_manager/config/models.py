@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import time
 from functools import cache
+from pathlib import Path
 from typing import Literal, Self
 from zoneinfo import ZoneInfo
 
@@ -51,7 +52,17 @@ class DaemonConfig(Frozen):
     # Online copies of the state database: how often, and how many generations to keep.
     backup_interval_seconds: StrictFloat = Field(300, ge=10, le=86_400)
     backup_generations: StrictInt = Field(3, ge=1, le=100)
+    # Append every event the broker pushes to this JSON Lines file (the replay broker's format).
+    record_events: Path | None = None
     log: LogConfig = LogConfig()
+
+    @field_validator("record_events")
+    @classmethod
+    def _absolute(cls, path: Path | None) -> Path | None:
+        if path is not None and not path.is_absolute():
+            # The service's working directory is not the config's: relative would mislead.
+            raise ValueError(f"must be an absolute path, got {str(path)!r}")
+        return path
 
     @model_validator(mode="after")
     def _loopback_unless_allowed(self) -> Self:

@@ -24,13 +24,14 @@ from risk_manager.domain.events import (
     Side,
 )
 from risk_manager.domain.recording import RecordingError, event_line, parse_line, read_recording
+from risk_manager.event_tap import EventRecorder
 
 T0 = datetime(2026, 3, 2, 14, 30, tzinfo=UTC)
 
 instants = st.integers(0, 86_400 * 400).map(lambda s: T0 + timedelta(seconds=s))
 prices = st.decimals(Decimal("0.01"), Decimal("100000"), places=2)
 maybe_prices = st.none() | prices
-names = st.text(st.characters(codec="utf-8", exclude_categories=("Cs",)), min_size=1, max_size=20)
+names = st.text(st.characters(codec="utf-8"), min_size=1, max_size=20)
 sides = st.sampled_from(Side)
 
 quotes = st.builds(Quote, names, instants, maybe_prices, maybe_prices, maybe_prices)
@@ -126,3 +127,32 @@ def test_a_missing_or_binary_recording_is_named(tmp_path: Path) -> None:
     binary.write_bytes(b"\xff\xfe{}\n")
     with pytest.raises(RecordingError, match=r"day\.jsonl: not UTF-8 text"):
         read_recording(binary)
+
+
+def test_the_recorder_appends_what_the_sink_receives_and_survives_a_failed_write(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "tap.jsonl"
+    path.write_text(event_line(ConnectionChange(T0, True)) + "\n")  # a previous run's line
+    received: list[Event] = []
+    recorder = EventRecorder(path)
+    sink = recorder.tap(received.append)
+    first, second = Quote("MNQ", T0, last=Decimal("1")), Quote("MNQ", T0, last=Decimal("2"))
+    sink(first)
+    real, recorder._file = recorder._file, _Broken()  # type: ignore[assignment]  # disk full
+    sink(Quote("MNQ", T0, last=Decimal("9")))
+    recorder._file = real  # space again
+    sink(second)
+    recorder.close()
+
+    assert len(received) == 3  # every event reached the pipeline, recorded or not
+    assert recorder.written == 2
+    assert read_recording(path) == [ConnectionChange(T0, True), first, second]
+
+
+class _Broken:
+    def write(self, _text: str) -> int:
+        raise OSError(28, "No space left on device")
+
+    def close(self) -> None:
+        return None
