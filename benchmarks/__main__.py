@@ -7,6 +7,8 @@ account and ≥ 10,000 events/s over 20 accounts; breach → first action p99 < 
 10 % when a notification receiver never answers;
 GET /status p99 < 10 ms while ingesting 2,000 events/s. ProjectX: a fill pushed by the fake
 Gateway → its closeContract, p50 / p99 over 300 breaches (`python -m benchmarks.projectx`).
+Replay: a recorded 23-hour day through a real daemon, every rule tick included
+(`python -m benchmarks.replay`).
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ import sys
 import time
 from typing import Any
 
-from benchmarks import hostile_load, latency, notify, process, projectx, throughput
+from benchmarks import hostile_load, latency, notify, process, projectx, replay, throughput
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -57,6 +59,7 @@ def main(argv: list[str] | None = None) -> int:
     slow_seconds = 5.0 if args.quick else 30.0
     section("api_with_slow_clients", hostile_load.slow_clients(100, 200, slow_seconds))
     section("projectx_fill_to_close", projectx.fill_to_close(300 // scale))
+    section("replay", replay.replay_session(23 if scale == 1 else 3))
     report["benchmark_seconds"] = round(time.perf_counter() - began, 1)
     print(json.dumps(report, indent=2))
     return 0

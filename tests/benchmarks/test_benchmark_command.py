@@ -21,4 +21,5 @@ def test_quick_benchmark_prints_every_section_as_json() -> None:
     assert report["breach_to_first_action"]["breaches"] > 0
     assert report["breach_with_unanswered_notifications"]["p50_ms"]["never_answers"] > 0
     assert report["projectx_fill_to_close"]["breaches"] == 30
+    assert report["replay"]["rule_ticks"] > 3 * 3600 - 10
     assert report["api_under_load"]["requests"] > 0

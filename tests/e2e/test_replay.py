@@ -13,10 +13,11 @@ import subprocess
 import sys
 import time
 from contextlib import closing
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from tests.daemon_process import DaemonProcess
+from tests.daemon_process import MANUAL_CONFIG, DaemonProcess, write_config
 from tests.e2e.conftest import wait_for
 
 ACCOUNT = "/api/v1/accounts/REC-1"
@@ -141,3 +142,46 @@ def test_a_bad_recording_line_stops_the_start_with_exit_2(tmp_path: Path) -> Non
     assert result.returncode == 2
     [line] = [x for x in result.stderr.splitlines() if "cannot start" in x]
     assert f"broker.replay.recording: {tmp_path / 'session.jsonl'} line 4: ts: " in line
+
+
+def test_a_day_recorded_by_the_daemon_replays_through_new_rules(tmp_path: Path) -> None:
+    recording = tmp_path / "recorded.jsonl"
+    live_home = tmp_path / "live"
+    write_config(live_home, text=MANUAL_CONFIG.format(profile="").replace(
+        "[daemon]\n", f"[daemon]\nrecord_events = {json.dumps(str(recording))}\n"))  # fmt: skip
+    live = DaemonProcess(live_home).start()  # no rules: the trader does as he likes
+    try:
+        live.price(21000.00)
+        live.order("buy", 2)
+        live.price(20970.00)
+        live.order("sell", 2)  # −$121.48
+        live.order("buy", 1)  # at 20,970
+        live.price(20980.00)
+        live.order("sell", 1)  # +$20 − $0.74
+        assert live.get("/api/v1/accounts/SIM-1/pnl")["realized"] == -102.22
+        assert live.stop() == 0
+    finally:
+        live.ensure_stopped()
+    lines = [json.loads(line) for line in recording.read_text().splitlines()]
+    [breach_at] = [x["ts"] for x in lines if x["type"] == "fill" and x["quantity"] == 2
+                   and x["side"] == "sell"]  # fmt: skip
+
+    home = tmp_path / "replay"
+    write_config(home, text=CONFIG.format(recording=json.dumps(str(recording))).replace(
+        "REC-1", "SIM-1"))  # fmt: skip
+    replay = DaemonProcess(home, allow_empty=False).start()
+    try:
+        wait_for(lambda: "Replay of recorded.jsonl finished" in replay.output(), timeout=120,
+                 interval=0.05, what="the replay to finish")  # fmt: skip
+        pnl = replay.get("/api/v1/accounts/SIM-1/pnl")
+        lockouts = replay.get("/api/v1/accounts/SIM-1/lockouts")["lockouts"]
+        positions = replay.get("/api/v1/accounts/SIM-1/positions")["positions"]
+    finally:
+        replay.ensure_stopped()
+    # The new $100 limit locks at the recorded breach; the entry after it is flattened at the
+    # recorded 20,970 and the recorded exit, now a short, bought back at 20,980: −$120 gross,
+    # fees of the 6 recorded contracts and the daemon's 2.
+    daily = next(x for x in lockouts if x["rule"] == "daily_realized_loss")
+    assert datetime.fromisoformat(daily["started_at"]) == datetime.fromisoformat(breach_at)
+    assert (pnl["realized_gross"], pnl["fees"], pnl["realized"]) == (-120.0, 2.96, -122.96)
+    assert positions == []
