@@ -101,6 +101,31 @@ class OrderBook:
             and order.quantity == sent.closes
         )
 
+    def added_after(self, sent: Sent) -> int:
+        """Contracts the trader added to the position after `sent` filled, by the stream.
+
+        Only orders whose fill the stream reported after this one's count: a fill the broker's
+        position showed before the close went out cannot be among them (the stream keeps the
+        broker's order), so a stale position is never mistaken for one the close reflects.
+        """
+        mine = self._orders.get(sent.order_id or "")
+        if mine is None or mine.status is not OrderStatus.FILLED:
+            return 0
+        added = 0
+        for order in reversed(self._orders.values()):  # the latest update last
+            if order.order_id == sent.order_id:
+                return added
+            if (
+                order.status is OrderStatus.FILLED
+                and order.account_id == sent.account_id
+                and order.symbol == sent.symbol
+                and order.side != sent.side
+                and order.order_id not in self._claimed
+                and order.order_id not in sent.seen_before
+            ):
+                added += order.quantity
+        return 0
+
     def add(self, sent: Sent) -> None:
         """Remember a send before the request goes out: a lost reply still counts."""
         sent.seen_before = frozenset(self._orders)

@@ -36,7 +36,7 @@ class Timing:
     trust_fill_s: float = 30.0  # how long a fill counts though the position does not show it
     poll_s: float = 0.05  # first pause between two reads while waiting on the broker
     max_poll_s: float = 0.5  # the pause doubles up to this
-    rounds: int = 5  # closing rounds per attempt (new fills can land mid-flatten)
+    rounds: int = 5  # closing rounds in a row in which no close of ours was seen to fill
     retry_delays: tuple[float, ...] = (0.05, 0.2, 0.5)  # after a failed attempt
     slow_retry_s: tuple[float, ...] = (5.0, 15.0, 30.0, 60.0)  # after a failed batch
 
@@ -71,6 +71,7 @@ class StepRunner:
         self.timing = timing
         self.record = record
         self.step = Step(ActionKind.ALERT)
+        self.closed = 0  # closes seen to fill and reflected in the position
 
     async def run(self, step: Step) -> None:
         """Carry out one step (StepFailed or a BrokerError when it could not)."""
@@ -83,7 +84,7 @@ class StepRunner:
 
     async def flatten(self, step: Step) -> None:
         """Cancel every working order and close every position, until a round finds nothing."""
-        for _ in range(self.timing.rounds):
+        for _ in self._rounds():
             await self.cancel_working(None)
             symbols = {
                 p.symbol for p in await self.broker.open_positions(self.account_id) if p.size
@@ -139,7 +140,7 @@ class StepRunner:
 
     async def reduce_to(self, symbol: str, target: int) -> None:
         """Close contracts until |position| <= target; never beyond it, never sending twice."""
-        for _ in range(self.timing.rounds):
+        for _ in self._rounds():
             closing = await self.settle(symbol)
             size = await self.position(symbol)
             uncovered = max(0, abs(size) - closing)
@@ -186,6 +187,7 @@ class StepRunner:
                     self.book.done(sent)  # the broker never received it
                     continue
                 # Without an id (a broker that does not name its close orders) it was taken.
+                self._name_from_stream(sent)
                 order = None if sent.order_id is None else await self._final(sent.order_id)
                 if order is not None and order.status is OrderStatus.WORKING:
                     closing += sent.closes
@@ -194,7 +196,10 @@ class StepRunner:
                     self.book.done(sent)  # cancelled or rejected: nothing closed
                     continue
                 sent.filled_at = self.clock.now()  # filled, or the broker forgot it: assume so
-            if await self._position_reflects(sent) or self._lag_exceeded(sent):
+            if await self._position_reflects(sent):
+                self.book.done(sent)
+                self.closed += 1
+            elif self._lag_exceeded(sent):
                 self.book.done(sent)
             else:
                 closing += sent.closes
@@ -266,12 +271,26 @@ class StepRunner:
             await asyncio.sleep(pause)
         return False
 
+    def _name_from_stream(self, sent: Sent) -> None:
+        """An acknowledged close whose reply named no order (ProjectX's closeContract): its
+        order is on the stream; naming it shows its fill and what was added after it."""
+        if sent.order_id is None and sent.acknowledged:
+            found = self.book.candidates(sent)
+            if found:
+                self.book.claim(sent, found[0].order_id)
+
     async def _position_reflects(self, sent: Sent) -> bool:
-        """Wait (bounded) until the broker's position shows the fill: positions can lag."""
-        expected = max(0, abs(sent.position_before) - sent.closes)
+        """Wait (bounded) until the broker's position shows the fill: positions can lag.
+
+        Contracts the trader added after the fill (an entry during a lockout) are expected on
+        top: without them the position would never look closed until `trust_fill_s` passed.
+        """
         loop = asyncio.get_running_loop()
         deadline = loop.time() + self.timing.position_lag_s
         for pause in self._pauses():
+            self._name_from_stream(sent)
+            added = self.book.added_after(sent)
+            expected = max(0, abs(sent.position_before) - sent.closes) + added
             size = await self.position(sent.symbol)
             if abs(size) <= expected or size * sent.position_before <= 0:
                 return True
@@ -279,6 +298,16 @@ class StepRunner:
                 break
             await asyncio.sleep(pause)
         return False
+
+    def _rounds(self) -> Iterator[None]:
+        """Closing rounds until `rounds` in a row saw none of our closes fill. A trader who
+        enters again and again during a lockout is closed again and again: the limit is for
+        a broker whose closes do not take, not for a trader who keeps trading."""
+        idle = 0
+        while idle < self.timing.rounds:
+            closed = self.closed
+            yield
+            idle = 0 if self.closed > closed else idle + 1
 
     def _pauses(self) -> Iterator[float]:
         """Growing pauses between reads: a broker's rate budget is for enforcement too."""

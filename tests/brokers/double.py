@@ -7,6 +7,8 @@
   modify): "ok", "lose_ack" (acts, then OutcomeUnknown), "500" (acts, then OutcomeUnknown),
   "429" (does not act, OutcomeUnknown), "unavailable" (does not act), "reject" (OrderRejected),
   "refuse" (BrokerResult ok=False), "auth" (BrokerAuthFailed).
+- `anonymous_closes` answers a close without naming its order (like ProjectX's closeContract):
+  the order shows only on the event stream.
 - Every event (order updates, fills) is pushed to the sink, fills when they happen.
 """
 
@@ -51,6 +53,7 @@ class Behaviour:
     fill_delay: Callable[[], float] | float = 0.0
     position_lag: float = 0.0
     faults: list[str] = field(default_factory=list)
+    anonymous_closes: bool = False
 
     def delay(self) -> float:
         return self.fill_delay() if callable(self.fill_delay) else self.fill_delay
@@ -238,6 +241,8 @@ class SlowBroker:
             self._timers[order_id] = asyncio.get_running_loop().call_later(
                 self.behaviour.delay(), self._fill, order_id
             )
+            if self.behaviour.anonymous_closes:
+                order_id = None
         if cancel is not None:
             order_id = cancel.order_id
             self._update(replace(cancel, status=OrderStatus.CANCELLED, updated_at=_now()))

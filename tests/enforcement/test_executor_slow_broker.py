@@ -10,6 +10,7 @@ import asyncio
 import sqlite3
 from collections.abc import Iterator
 from contextlib import closing
+from dataclasses import replace
 from pathlib import Path
 from tempfile import TemporaryDirectory
 from typing import Any
@@ -198,6 +199,7 @@ FAULTS = st.lists(st.sampled_from(["ok", "lose_ack", "500", "429", "unavailable"
     fill_delays=st.lists(st.floats(0, 0.03), min_size=1, max_size=4),
     position_lag=st.floats(0, 0.03),
     faults=FAULTS,
+    anonymous=st.booleans(),
 )
 def test_property_never_beyond_the_target_and_never_flipped(
     store: Store,
@@ -207,10 +209,11 @@ def test_property_never_beyond_the_target_and_never_flipped(
     fill_delays: list[float],
     position_lag: float,
     faults: list[str],
+    anonymous: bool,
 ) -> None:
     target = int(abs(start) * target_share) if kind is ActionKind.REDUCE else 0
     delays = iter(fill_delays * 20)
-    behaviour = Behaviour(lambda: next(delays), position_lag, list(faults))
+    behaviour = Behaviour(lambda: next(delays), position_lag, list(faults), anonymous)
 
     async def scenario() -> None:
         broker = SlowBroker(["A"], behaviour=behaviour)
@@ -275,5 +278,61 @@ def test_an_entry_while_a_close_runs_is_covered_by_one_more_batch(store: Store) 
 
         assert broker.size("A", "MNQ") == 0
         assert min(_history(broker)) >= 0  # never flipped short
+
+    asyncio.run(scenario())
+
+
+def test_an_entry_after_a_close_filled_is_expected_on_top_of_it(store: Store) -> None:
+    """The close (no order id in its reply) fills, the trader buys 1 before the lagging
+    position shows it: the executor counts the entry on top of what the close left, so it
+    confirms the close and closes the entry at once (it used to wait out `trust_fill_s`)."""
+
+    async def scenario() -> None:
+        behaviour = Behaviour(fill_delay=0.05, position_lag=0.2, anonymous_closes=True)
+        broker = SlowBroker(["A"], behaviour=behaviour)
+        original = broker._fill
+
+        def fill_then_enter(order_id: str) -> None:
+            original(order_id)
+            if broker.orders[order_id].side is Side.SELL and len(_sent_closes(broker)) == 1:
+                broker.trade("A", "MNQ", 1)
+
+        broker._fill = fill_then_enter  # type: ignore[method-assign]
+        patient = replace(FAST, trust_fill_s=60.0, slow_retry_s=(60.0,))
+
+        executor, record = await _enforce(
+            store, broker, [Step(ActionKind.CLOSE, "MNQ")], {"MNQ": 2}, patient
+        )
+
+        assert record["status"] == "done", record["outcome"]
+        assert executor.failures == 0
+        assert _history(broker) == [0, 2, 0, 1, 0]
+        assert _sent_closes(broker) == [("close", "A", "MNQ")] * 2
+
+    asyncio.run(scenario())
+
+
+def test_a_trader_entering_again_and_again_is_closed_each_time(store: Store) -> None:
+    """More re-entries than closing rounds: every close of ours fills, so the flatten keeps
+    going instead of failing and leaving the next entry open until the slow retry."""
+
+    async def scenario() -> None:
+        broker = SlowBroker(["A"], behaviour=Behaviour(fill_delay=0.01))
+        original = broker._fill
+        entries = 3 * FAST.rounds
+
+        def fill_then_enter(order_id: str) -> None:
+            original(order_id)
+            if broker.orders[order_id].side is Side.SELL and len(_sent_closes(broker)) <= entries:
+                broker.trade("A", "MNQ", 1)
+
+        broker._fill = fill_then_enter  # type: ignore[method-assign]
+        executor, record = await _enforce(store, broker, [Step(ActionKind.FLATTEN)], {"MNQ": 1})
+
+        assert record["status"] == "done", record["outcome"]
+        assert executor.failures == 0
+        assert len(_sent_closes(broker)) == entries + 1
+        assert min(_history(broker)[1:]) == 0
+        assert broker.size("A", "MNQ") == 0
 
     asyncio.run(scenario())

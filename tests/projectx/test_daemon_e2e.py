@@ -187,9 +187,6 @@ def test_slow_fills_and_flat_payloads_are_not_closed_twice(
     losing_trade(gateway)
     wait(lambda: "daily_realized_loss" in lockout_rules(daemon), what="the lockout")
     wait(lambda: gateway.position(ACCOUNT_ID, MNQ) == 0, what="the first flatten")
-    # The executor confirms an id-less close by the position: an entry filling before it has
-    # done so would be mistaken for the close still pending.
-    wait(lambda: batches_settled(daemon), what="the first batch to settle")
     closes = len(gateway.requests("Position/closeContract"))
 
     # Another timing: every fill lands 1.5 s after its acknowledgement, payloads flat.

@@ -136,6 +136,8 @@ class Exchange:
         self.orders: dict[int, Order] = {}
         self.positions: dict[tuple[int, str], Position] = {}
         self.trades: list[dict[str, Any]] = []
+        # Every position size a fill left, in order: tests check a close never went beyond.
+        self.history: list[tuple[int, str, int]] = []
         self._ids = itertools.count(7_000_000_001)  # beyond int32: ids are int64
 
     def add_account(self, account_id: int, name: str, balance: Decimal) -> Account:
@@ -241,6 +243,7 @@ class Exchange:
         elif abs(new) > abs(held):
             position.avg = (position.avg * abs(held) + price * abs(signed)) / abs(new)
         position.size = new
+        self.history.append((order.account_id, order.contract_id, new))
         fees = contract.fee * order.size
         account.balance += (pnl or Decimal(0)) - fees
         order.status, order.fill_volume, order.filled_price = FILLED, order.size, price

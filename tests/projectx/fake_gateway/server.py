@@ -213,5 +213,10 @@ class FakeGateway:
     def position(self, account_id: int, contract_id: str) -> int:
         return self.call(lambda: self.state.exchange.position_size(account_id, contract_id))
 
+    def history(self, account_id: int, contract_id: str) -> list[int]:
+        """The position after every fill on the contract, oldest first."""
+        return self.call(lambda: [size for a, c, size in self.state.exchange.history
+                                  if (a, c) == (account_id, contract_id)])  # fmt: skip
+
     def working(self, account_id: int) -> list[dict[str, Any]]:
         return self.call(lambda: [o.record() for o in self.state.exchange.working(account_id)])
