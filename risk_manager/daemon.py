@@ -1,8 +1,11 @@
 """The daemon's lifecycle, readable top to bottom: start-up → serve → shutdown.
 
 Start-up order follows the service brief: config → logging → state → broker → reconcile →
-handlers → API → PID file → "Daemon started". The daemon owns the signals; uvicorn runs as a
-task inside our loop and never installs handlers of its own.
+handlers → API → PID file → "Daemon started". A broker that cannot be reached (no network yet
+at boot, the gateway down, a refused login) does not stop the start: the API comes up without
+it and the connection is retried with backoff, so health and alerts say why nothing is
+enforced instead of a supervisor restarting a crash loop. The daemon owns the signals; uvicorn
+runs as a task inside our loop and never installs handlers of its own.
 """
 
 from __future__ import annotations
@@ -25,7 +28,13 @@ from risk_manager.api.app import create_app
 from risk_manager.api.listen import ApiServer, api_server, bind, url_host
 from risk_manager.assembly import assemble
 from risk_manager.brokers import registry as brokers
-from risk_manager.brokers.base import BrokerError, Driver, EventSink
+from risk_manager.brokers.base import (
+    BrokerAuthFailed,
+    BrokerError,
+    BrokerUnavailable,
+    Driver,
+    EventSink,
+)
 from risk_manager.config import ConfigError, load_config
 from risk_manager.config.models import LogConfig
 from risk_manager.config.validate import emptiness
@@ -47,6 +56,7 @@ from risk_manager.state import backup
 SHUTDOWN_BUDGET_SECONDS = 25.0  # NSSM / systemd give us 30 s before they terminate
 BIND_RETRY_MAX_SECONDS = 60.0
 CHORES_MIN_SECONDS = 0.5  # below the tick's 1 s, so a live daemon still does them every tick
+CONNECT_RETRY_MAX_SECONDS = 60.0
 
 
 def _exit_if_died(task: asyncio.Task[None]) -> None:
@@ -75,6 +85,8 @@ class Daemon:
         self._home_lock: IO[str] | None = None
         self._tasks: list[asyncio.Task[None]] = []
         self._api_ready = asyncio.Event()
+        self._connect_failed = asyncio.Event()
+        self._online: asyncio.Task[None] | None = None
         self._alert_watch: AlertWatch | None = None
         self._log_settings: LogConfig | None = None
         self._recorder: EventRecorder | None = None
@@ -84,6 +96,7 @@ class Daemon:
         """Start, serve until a stop is requested, shut down; returns the exit code."""
         try:
             server, sock = await self._startup()
+            await self._first_connection()
         except ConfigError as error:
             return self._cannot_start(f"invalid configuration in {error}", EXIT_CONFIG)
         except StartupError as error:
@@ -202,18 +215,59 @@ class Daemon:
             message = f"{bind_error}; enforcing without the API and retrying the bind"
             logger.critical(message)  # also reaches the Windows Event Log (logs.configure)
             runtime.bus.alert("api_bind_failed", "critical", message)
-        await self._bring_online(runtime)
+        self._install_signal_handlers(runtime)
+        if runtime.notifier is not None:
+            runtime.notifier.start()  # before the broker: its alerts must go out meanwhile
         server = api_server(create_app(runtime), config.daemon)
         return server, sock
 
+    async def _first_connection(self) -> None:
+        """Bring the pipeline online; return early (it keeps trying) if the broker is away."""
+        runtime = self.runtime
+        assert runtime is not None
+        self._online = online = asyncio.create_task(self._bring_online(runtime), name="online")
+        failed = asyncio.create_task(self._connect_failed.wait())
+        await asyncio.wait({online, failed}, return_when=asyncio.FIRST_COMPLETED)
+        failed.cancel()
+        if online.done():
+            online.result()  # a start-up error surfaces here, as before
+        else:
+            online.add_done_callback(_exit_if_died)
+
+    async def _connect(self, runtime: Runtime) -> None:
+        """Connect to the broker, retrying with backoff while it cannot be reached."""
+        delay, problem = 1.0, None
+        sink = self._event_sink(runtime)
+        while True:
+            try:
+                await runtime.broker.connect(sink)
+            except (BrokerUnavailable, BrokerAuthFailed) as error:
+                kind = "broker_auth_failed" if isinstance(error, BrokerAuthFailed) else (
+                    "broker_unreachable")  # fmt: skip
+                runtime.broker_problem = str(error)
+                if kind != problem:
+                    problem = kind
+                    runtime.critical(
+                        kind, f"Cannot connect to the broker ({error}): nothing is enforced "
+                        "until it answers; retrying",
+                    )  # fmt: skip
+                logger.warning("Broker connect failed: {}; retrying in {:.0f} s", error, delay)
+                self._connect_failed.set()
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, CONNECT_RETRY_MAX_SECONDS)
+                continue
+            runtime.broker_problem = None
+            if problem is not None:
+                runtime.bus.alert("broker_connected", "info", "Connected to the broker again")
+            return
+
     async def _bring_online(self, runtime: Runtime) -> None:
         """Connect, finish interrupted enforcement, reconcile, then start the loop's tasks."""
-        await runtime.broker.connect(self._event_sink(runtime))
+        await self._connect(runtime)
         runtime.pipeline.connected = True
         self._resume_enforcement(runtime)
         await reconcile(runtime.broker, runtime.pipeline, runtime.clock)
         runtime.pipeline.roll_day_if_due(runtime.clock.now())
-        self._install_signal_handlers(runtime)
         self.watchdog = LoopWatchdog(runtime.config.daemon.watchdog_seconds)
         self.watchdog.start()
         assert self._alert_watch is not None  # attached by assemble()
@@ -226,8 +280,6 @@ class Daemon:
         if isinstance(runtime.broker, Driver):  # a replay plays its recording from here on
             drive = runtime.broker.drive(runtime.settle)
             self._tasks.append(asyncio.create_task(drive, name="broker-drive"))
-        if runtime.notifier is not None:
-            runtime.notifier.start()
         for task in self._tasks:
             task.add_done_callback(_exit_if_died)
         psutil.Process().cpu_percent(None)  # prime the CPU meter health reads later
@@ -326,6 +378,9 @@ class Daemon:
         logger.info("Daemon stopping")
         sd_notify("STOPPING=1")
         server.should_exit = True
+        if self._online is not None and not self._online.done():
+            self._online.cancel()  # still waiting for the broker
+            await asyncio.gather(self._online, return_exceptions=True)
         try:
             async with asyncio.timeout(SHUTDOWN_BUDGET_SECONDS):
                 # Drain queued events and finish in-flight enforcement, then stop intake.

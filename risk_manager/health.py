@@ -40,7 +40,11 @@ def health_report(runtime: Runtime) -> dict[str, Any]:
         "uptime": int(runtime.uptime_seconds),
         "version": __version__,
         "pid": os.getpid(),
-        "broker": {"kind": runtime.broker.kind, "connected": pipeline.connected},
+        "broker": {
+            "kind": runtime.broker.kind,
+            "connected": pipeline.connected,
+            "error": runtime.broker_problem,
+        },
         "accounts": accounts,
         "memory_usage_mb": round(memory_mb, 1),
         "cpu_usage_percent": round(cpu, 1),

@@ -57,6 +57,7 @@ class Runtime:
     auth: AdminAuth | None = None  # admin routes answer 503 without it
     notifier: Notifier | None = None
     state_restored: Restored | None = None  # start-up replaced an unusable database
+    broker_problem: str | None = None  # why the last connect to the broker failed (retrying)
     stop_requested: asyncio.Event = field(default_factory=asyncio.Event)
     started_monotonic: float = field(default_factory=time.monotonic)
 

@@ -200,3 +200,32 @@ def test_slow_fills_and_flat_payloads_are_not_closed_twice(
     assert len(gateway.requests("Position/closeContract")) == closes + 1
     assert gateway.position(ACCOUNT_ID, MNQ) == 0
     assert daemon_positions(daemon) == {}
+
+
+def test_a_gateway_down_at_start_is_retried_and_the_account_protected_once_it_answers(
+    start_daemon: Callable[..., DaemonProcess], tmp_path: Path
+) -> None:
+    """No network at boot: the daemon serves its API, says why nothing is enforced, keeps
+    trying, and enforces as soon as the Gateway answers (no exit, no crash loop)."""
+    with FakeGateway(ping_interval=1.0) as gateway:
+        home = write_home(tmp_path / "home", gateway, LOSS_RULE)
+    # The port is free again: whatever connects there is refused, as with no network.
+    daemon = start_daemon(home=home)
+    health = daemon.get("/api/v1/health")
+    assert health["status"] == "degraded"
+    assert health["broker"]["connected"] is False
+    assert "ConnectError" in health["broker"]["error"]
+    assert "Cannot connect to the broker" in daemon.output()
+
+    with FakeGateway(ping_interval=1.0, port=gateway.port) as gateway:
+        gateway.add_account(ACCOUNT_ID, "PRAC-V2-4011")
+        gateway.set_price(MNQ, "21000")
+        wait(lambda: gateway.subscribers("user") == 1, timeout=60, what="the connection")
+        assert daemon.get("/api/v1/health")["broker"] == {
+            "kind": "projectx", "connected": True, "error": None,
+        }  # fmt: skip
+        losing_trade(gateway)
+        wait(lambda: gateway.position(ACCOUNT_ID, MNQ) == 0, what="the account to go flat")
+        wait(lambda: "daily_realized_loss" in lockout_rules(daemon), what="the lockout")
+        assert daemon.proc is not None
+        assert daemon.proc.poll() is None  # still the first process: no exit, no restart

@@ -50,7 +50,7 @@ async def _ping(request: Request) -> Response:
 
 class FakeGateway:
     def __init__(self, rate_limit: tuple[int, float] = (200, 60.0),
-                 ping_interval: float = 10.0) -> None:  # fmt: skip
+                 ping_interval: float = 10.0, port: int = 0) -> None:  # fmt: skip
         self.state = GatewayState(USERNAME, API_KEY, SlidingWindow(*rate_limit))
         app = Starlette(routes=[
             Route("/api/Status/ping", _ping, methods=["GET"]),
@@ -63,7 +63,8 @@ class FakeGateway:
         self._sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         # Accepted connections inherit it: no Nagle delay between a reply's headers and body.
         self._sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        self._sock.bind(("127.0.0.1", 0))
+        self._sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self._sock.bind(("127.0.0.1", port))
         self.port = self._sock.getsockname()[1]
         self.url = f"http://127.0.0.1:{self.port}"
         config = uvicorn.Config(app, ws="websockets-sansio", log_level="warning",
