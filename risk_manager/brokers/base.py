@@ -224,4 +224,6 @@ class Driver(Protocol):
 
     async def drive(self, settle: Settle) -> None:
         """Run once the daemon is online; `settle()` returns when the daemon has applied every
-        event pushed so far and carried out the enforcement they caused."""
+        event pushed so far and carried out the enforcement they caused. What `settle` awaits
+        (the intake, the executor) waits in real time, never on the daemon's clock, so a
+        driver that moves the clock only between settles cannot wait on itself."""

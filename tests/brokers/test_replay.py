@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from loguru import logger
 
 from risk_manager.brokers import registry
 from risk_manager.brokers.base import ClockProvider, Driver
@@ -293,4 +294,18 @@ def test_quotes_are_kept_as_recorded(tmp_path: Path) -> None:
     asyncio.run(daemon.run())
     assert [e for _, e in daemon.seen if isinstance(e, Quote)] == [
         Quote("MNQ", T0, Decimal("1"), Decimal("2"))
+    ]
+
+
+def test_events_of_accounts_not_configured_are_named_once(tmp_path: Path) -> None:
+    other = {**fill(1, "f1", "buy", 1, "21000"), "account": "REC-9"}
+    daemon = Daemon(replay(write(tmp_path / "r.jsonl", [quote(0, last="21000"), other])))
+    warnings: list[str] = []
+    sink = logger.add(lambda message: warnings.append(message.record["message"]), level="WARNING")
+    try:
+        asyncio.run(daemon.run())
+    finally:
+        logger.remove(sink)
+    assert warnings == [
+        "The recording has events of accounts not in [accounts], which the daemon ignores: REC-9"
     ]

@@ -43,9 +43,10 @@ def at(clock: str) -> str:
     return f"{DAY}T{clock}+00:00"
 
 
-def fill(clock: str, fill_id: str, symbol: str, side: str, price: str) -> dict[str, Any]:
+def fill(clock: str, fill_id: str, symbol: str, side: str, price: str,
+         account: str = "REC-1") -> dict[str, Any]:  # fmt: skip
     quantity, fee = (2, "0.74") if symbol == "MNQ" else (1, "1.40")
-    return {"type": "fill", "ts": at(clock), "id": fill_id, "account": "REC-1",
+    return {"type": "fill", "ts": at(clock), "id": fill_id, "account": account,
             "symbol": symbol, "side": side, "quantity": quantity, "price": price, "fee": fee,
             "order_id": f"o-{fill_id}"}  # fmt: skip
 
@@ -74,13 +75,14 @@ FEES = 7.08
 REALIZED = -152.08
 
 
-def _write(tmp_path: Path, lines: list[dict[str, Any]], extra: str = "") -> Path:
+def _write(tmp_path: Path, lines: list[dict[str, Any]], extra: str = "",
+           more_config: str = "") -> Path:  # fmt: skip
     recording = tmp_path / "session.jsonl"
     recording.write_text("".join(json.dumps(line) + "\n" for line in lines) + extra)
     home = tmp_path / "home"
     config = home / "config" / "risk_manager.toml"
     config.parent.mkdir(parents=True)
-    config.write_text(CONFIG.format(recording=json.dumps(str(recording))))
+    config.write_text(CONFIG.format(recording=json.dumps(str(recording))) + more_config)
     return home
 
 
@@ -131,6 +133,54 @@ def test_a_recorded_breach_replays_in_seconds_on_recorded_time(tmp_path: Path) -
             "SELECT started_at, until, ended_at FROM lockouts WHERE rule = 'cooldown_after_loss'"
         ).fetchall()
     assert ended == [(at("14:45:10"), at("14:50:10"), at("14:50:10"))]
+
+
+SESSION_HOURS = """
+[accounts.REC-2]
+profile = "hours"
+[profiles.hours]
+session_block_outside.windows = [{start = "08:30", end = "15:00"}]
+"""
+
+
+def test_session_end_and_daily_reset_run_at_their_recorded_instants(tmp_path: Path) -> None:
+    # REC-1 breaches (as above) and trades again the next trading day (17:00 Chicago = 23:00
+    # UTC); REC-2 holds a position past its session's end (15:00 Chicago = 21:00 UTC).
+    later = [
+        quote("20:30:00", "MNQ", last="20990.00"),
+        fill("20:30:05", "g1", "MNQ", "buy", "20990.00", account="REC-2"),
+        quote("20:59:30", "MNQ", last="20995.50"),
+        quote("23:04:55", "MNQ", last="20990.00"),
+        fill("23:05:00", "f5", "MNQ", "buy", "20990.00"),
+    ]
+    home = _write(tmp_path, SESSION[:4] + later, more_config=SESSION_HOURS)
+    daemon = DaemonProcess(home, allow_empty=False)
+    try:
+        daemon.start()
+        wait_for(lambda: "Replay of session.jsonl finished" in daemon.output(), timeout=120,
+                 interval=0.05, what="the replay to finish")  # fmt: skip
+        status = daemon.get("/api/v1/status")
+        lockouts = daemon.get(f"{ACCOUNT}/lockouts")["lockouts"]
+        positions = daemon.get(f"{ACCOUNT}/positions")["positions"]
+        session_end = daemon.get("/api/v1/accounts/REC-2/enforcement")["records"]
+    finally:
+        daemon.ensure_stopped()
+    assert (status["now"], status["trading_day"]) == (at("23:05:00"), "2026-03-03")
+    assert lockouts == []
+    assert [(p["symbol"], p["size"]) for p in positions] == [("MNQ", 2)]  # a new day: allowed
+    # Flattened on the rule tick at the session's last second, at the recorded 20,995.50.
+    [record] = session_end
+    assert (record["created_at"], record["rules"]) == (at("21:00:00"), ["session_block_outside"])
+    with closing(sqlite3.connect(daemon.home / "state" / "risk_manager.sqlite3")) as db:
+        daily = db.execute("SELECT started_at, ended_at FROM lockouts"
+                           " WHERE rule = 'daily_realized_loss'").fetchall()  # fmt: skip
+        days = db.execute("SELECT account_id, trading_day, realized_gross, fees FROM"
+                          " account_days ORDER BY account_id, trading_day").fetchall()  # fmt: skip
+    assert daily == [(at("14:45:10"), at("23:00:00"))]
+    assert [(a, day, float(gross), float(fees)) for a, day, gross, fees in days] == [
+        ("REC-1", "2026-03-02", -120.0, 1.48), ("REC-1", "2026-03-03", 0.0, 0.74),
+        ("REC-2", "2026-03-02", 22.0, 1.48), ("REC-2", "2026-03-03", 0.0, 0.0),
+    ]  # fmt: skip
 
 
 def test_a_bad_recording_line_stops_the_start_with_exit_2(tmp_path: Path) -> None:

@@ -32,7 +32,15 @@ from risk_manager.brokers.registry import Alert
 from risk_manager.brokers.replay.book import Refused, ReplayBook
 from risk_manager.clock import Clock, ReplayClock
 from risk_manager.domain.contracts import ContractSpec, lookup
-from risk_manager.domain.events import ConnectionChange, Event, Fill, Order, OrderType, Side
+from risk_manager.domain.events import (
+    ConnectionChange,
+    Event,
+    Fill,
+    Order,
+    OrderType,
+    Quote,
+    Side,
+)
 
 
 def _ok(order: Order) -> BrokerResult:
@@ -77,6 +85,13 @@ class ReplayBroker:
         first, last = self._events[0].ts, self._events[-1].ts
         logger.info("Replay of {} started: {} events from {} to {}", self._path,
                     len(self._events), first.isoformat(), last.isoformat())  # fmt: skip
+        recorded = {
+            e.account_id for e in self._events if not isinstance(e, Quote | ConnectionChange)
+        }
+        if unknown := sorted(recorded - set(self._book.account_ids())):
+            # Most likely an account id that differs between the recording and [accounts].
+            logger.warning("The recording has events of accounts not in [accounts], which the "
+                           "daemon ignores: {}", ", ".join(unknown))  # fmt: skip
         # Events recorded at one instant arrive together, as one broker action's do (an
         # order's acceptance, its fill, the balance): the daemon reacts to the whole burst.
         for instant, burst in itertools.groupby(self._events, key=lambda event: event.ts):
