@@ -5,7 +5,8 @@
 - `position_lag` makes `open_positions` answer the positions of that many seconds ago.
 - `faults` is a script consumed by successive actions (close, partial close, cancel, place,
   modify): "ok", "lose_ack" (acts, then OutcomeUnknown), "500" (acts, then OutcomeUnknown),
-  "429" (does not act, OutcomeUnknown), "unavailable" (does not act), "reject" (OrderRejected),
+  "429" (does not act, OutcomeUnknown), "429_acted" (acts, then answers 429: OutcomeUnknown),
+  "unavailable" (does not act), "reject" (OrderRejected),
   "refuse" (BrokerResult ok=False), "auth" (BrokerAuthFailed).
 - `anonymous_closes` answers a close without naming its order (like ProjectX's closeContract):
   the order shows only on the event stream.
@@ -44,6 +45,12 @@ from risk_manager.domain.events import (
     Quote,
     Side,
 )
+
+UNKNOWN = {
+    "lose_ack": "timed out",
+    "500": "500 Internal Error",
+    "429_acted": "429 Too Many Requests",
+}
 
 
 @dataclass
@@ -249,8 +256,8 @@ class SlowBroker:
         return self._reply(fault, order_id)
 
     def _reply(self, fault: str, order_id: str | None) -> BrokerResult:
-        if fault in ("lose_ack", "500"):
-            raise OutcomeUnknown("timed out" if fault == "lose_ack" else "500 Internal Error")
+        if fault in ("lose_ack", "500", "429_acted"):
+            raise OutcomeUnknown(UNKNOWN[fault])
         return BrokerResult(True, order_id, None, {"success": True, "orderId": order_id})
 
     def _new_order(

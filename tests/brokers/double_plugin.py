@@ -7,6 +7,7 @@ Loaded only when the daemon's environment names this module in RISK_MANAGER_BROK
 
 from __future__ import annotations
 
+import random
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
@@ -24,6 +25,9 @@ class DoubleConfig(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     fill_delay_ms: int = Field(0, ge=0)
+    fill_jitter_ms: int = Field(0, ge=0)  # each fill a random 0..jitter ms later still
+    seed: int = 0  # of the jitter, so a failing run can be replayed
+    anonymous_closes: bool = False  # close replies name no order (like ProjectX's)
     position_lag_ms: int = Field(0, ge=0)
     prices: dict[str, Decimal] = Field(default_factory=dict)
 
@@ -40,7 +44,13 @@ class ServedSlowBroker(SlowBroker):
 
 def _build(settings: DoubleSettings, context: BrokerContext) -> Broker:
     config = settings.test_double
-    behaviour = Behaviour(config.fill_delay_ms / 1000, config.position_lag_ms / 1000)
+    jitter = random.Random(config.seed)
+
+    def delay() -> float:
+        return (config.fill_delay_ms + jitter.uniform(0, config.fill_jitter_ms)) / 1000
+
+    behaviour = Behaviour(delay, config.position_lag_ms / 1000,
+                          anonymous_closes=config.anonymous_closes)  # fmt: skip
     accounts = [account_id for account_id, _ in context.accounts]
     return ServedSlowBroker(accounts, dict(config.prices) or None, behaviour)
 

@@ -22,9 +22,8 @@ port = 0
 [broker]
 kind = "test_double"
 [broker.test_double]
-fill_delay_ms = 400
-position_lag_ms = 150
-prices = {{ MNQ = 21000.00 }}
+prices = {{ MNQ = 21000.00, ES = 6000.00 }}
+{double}
 [accounts.SIM-1]
 name = "Test account"
 profile = "test"
@@ -32,6 +31,9 @@ profile = "test"
 {profile}
 """
 STATE = "/api/v1/test-broker/accounts/SIM-1/state"
+SLOW = "fill_delay_ms = 400\nposition_lag_ms = 150"
+# Every fill 200-800 ms after its acknowledgement, positions reported 300 ms late.
+SLOWER = "fill_delay_ms = 200\nfill_jitter_ms = 600\nposition_lag_ms = 300"
 
 
 @pytest.fixture
@@ -40,15 +42,26 @@ def slow_daemon(
 ) -> Callable[[str], DaemonProcess]:
     monkeypatch.setenv("RISK_MANAGER_BROKER_PLUGINS", "tests.brokers.double_plugin")
     monkeypatch.setenv("PYTHONPATH", str(ROOT))
-    return lambda profile: start_daemon(text=CONFIG.format(profile=profile))
+
+    def start(profile: str, double: str = SLOW) -> DaemonProcess:
+        return start_daemon(text=CONFIG.format(profile=profile, double=double))
+
+    return start
 
 
-def _settled(daemon: DaemonProcess, target: int) -> dict[str, Any]:
+def _settled(daemon: DaemonProcess, target: int, symbol: str = "MNQ") -> dict[str, Any]:
     def done() -> dict[str, Any] | None:
-        state = daemon.get(STATE, params={"symbol": "MNQ"})
+        state = daemon.get(STATE, params={"symbol": symbol})
         return state if state["idle"] and abs(state["size"]) == target else None
 
     return wait_for(done, timeout=30)
+
+
+def _trade(daemon: DaemonProcess, symbol: str, quantity: int) -> None:
+    """The trader's market order; the route returns once the daemon has enforced it."""
+    daemon.post(
+        "/api/v1/test-broker/accounts/SIM-1/trades", {"symbol": symbol, "quantity": quantity}
+    )
 
 
 def test_reduce_with_late_fills_a_lost_reply_and_a_429_ends_exactly_at_the_limit(slow_daemon):
@@ -76,4 +89,43 @@ def test_close_after_a_429_then_a_lost_reply_goes_flat_without_flipping(slow_dae
 
     assert max(state["history"][1:]) == 0  # a short closed to flat, never long
     assert len(state["closes"]) == 2  # the 429 did not act; the lost reply did, and was found
+    assert wait_for(lambda: positions(daemon) == {} or None)
+
+
+def test_close_of_a_blocked_symbol_on_a_slow_lossy_broker_leaves_the_other_alone(slow_daemon):
+    daemon = slow_daemon('symbol_blocks.symbols = ["ES"]', SLOWER + "\nanonymous_closes = true")
+    _trade(daemon, "MNQ", 2)
+    # The close (its reply names no order, like ProjectX's) is answered 429 after the broker
+    # acted: it must be found on the stream, not sent again into the faults that follow.
+    daemon.post("/api/v1/test-broker/faults", {"faults": ["429_acted", "lose_ack", "500"]})
+    _trade(daemon, "ES", -3)
+
+    es = _settled(daemon, 0, "ES")
+    mnq = daemon.get(STATE, params={"symbol": "MNQ"})
+
+    assert max(es["history"][1:]) == 0  # a short closed to flat, never long
+    assert es["closes"] == [["close", "SIM-1", "ES"]]
+    assert es["faults_left"] == 2
+    assert mnq["size"] == 2  # the allowed symbol is not touched
+    assert mnq["closes"] == es["closes"]
+    assert wait_for(lambda: positions(daemon) == {"MNQ": 2} or None)
+
+
+def test_flatten_of_several_positions_with_every_kind_of_lost_answer_ends_flat(slow_daemon):
+    daemon = slow_daemon("max_contracts.limit = 4\nmax_contracts.close_all = true", SLOWER)
+    _trade(daemon, "MNQ", 3)
+    # The first close is throttled before acting; the second acts, its reply is lost; the
+    # third acts and is answered 429; the fourth acts and is answered 500.
+    faults = ["429", "lose_ack", "429_acted", "500"]
+    daemon.post("/api/v1/test-broker/faults", {"faults": faults})
+    _trade(daemon, "ES", -2)  # 5 contracts: over the limit, everything is closed
+
+    es, mnq = _settled(daemon, 0, "ES"), _settled(daemon, 0, "MNQ")
+
+    assert max(es["history"][1:]) == 0  # never flipped long
+    assert min(mnq["history"][1:]) == 0  # never flipped short
+    assert es["closes"] == [["close", "SIM-1", "ES"]] * 2 + [["close", "SIM-1", "MNQ"]]
+    assert es["faults_left"] == 1  # only the close that did not act was sent again
+    record = record_of(daemon, "max_contracts")
+    assert record["status"] == "done"
     assert wait_for(lambda: positions(daemon) == {} or None)

@@ -185,8 +185,8 @@ def test_refused_login_halts_the_account_until_it_works_again(store: Store) -> N
     asyncio.run(scenario())
 
 
-FAULTS = st.lists(st.sampled_from(["ok", "lose_ack", "500", "429", "unavailable", "refuse"]),
-                  max_size=4)  # fmt: skip
+FAULTS = st.lists(st.sampled_from(["ok", "lose_ack", "500", "429", "429_acted", "unavailable",
+                                   "refuse"]), max_size=4)  # fmt: skip
 
 
 @settings(
