@@ -274,13 +274,25 @@ def test_the_config_names_the_recording_and_its_bad_line(tmp_path: Path) -> None
 def test_the_registry_builds_the_replay_from_its_config(tmp_path: Path) -> None:
     path = write(tmp_path / "r.jsonl", [quote(30, last="1")])
     config = _validate(str(path))
-    context = registry.BrokerContext((("REC-1", "Recorded"),), HomePaths(tmp_path), _wall())
+    paths = HomePaths(tmp_path / "home")
+    context = registry.BrokerContext((("REC-1", "Recorded"),), paths, _wall())
     broker = registry.build(config.broker, context)
     assert broker.kind == "replay"
     assert isinstance(broker, ClockProvider)
     assert broker.clock().now() == T0 + timedelta(seconds=30)
     info = asyncio.run(broker.account_info("REC-1"))
     assert (info.name, info.balance, info.can_trade) == ("Recorded", Decimal("50000"), True)
+
+    paths.ensure()
+    paths.history_marker.touch()  # a daemon has run on this home
+    warnings: list[str] = []
+    sink = logger.add(lambda message: warnings.append(message.record["message"]), level="WARNING")
+    try:
+        registry.build(config.broker, context)
+    finally:
+        logger.remove(sink)
+    [warning] = warnings
+    assert "replay on a fresh home" in warning
 
 
 def _wall() -> Clock:
