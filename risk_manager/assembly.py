@@ -23,6 +23,7 @@ from risk_manager.pipeline import Pipeline
 from risk_manager.runtime import Intake, Runtime
 from risk_manager.state.ledger import AccountState, DayTotals
 from risk_manager.state.store import Store
+from risk_manager.storage_guard import StorageGuard
 
 
 def assemble(
@@ -50,13 +51,14 @@ def assemble(
     engine = RiskEngine(store, executor, calendar, broker.contract_spec, clock, bus)
     engine.configure(config)
     pipeline.hooks = engine
+    storage = StorageGuard(store, engine, pipeline, bus, clock)
     _load_accounts(config, store, pipeline, clock)
     for account in pipeline.accounts.values():
         engine.load_entries(account)
     auth = AdminAuth.from_file(paths.admin_secret, on_penalty=_admin_auth_slowed(bus))
     runtime = Runtime(
         config, config_file, paths, clock, store, pipeline, broker, bus, Intake(),
-        engine, executor, crashed, auth,
+        engine, executor, crashed, auth, storage=storage,
     )  # fmt: skip
     alert_watch = attach_notifier(runtime)
     if crashed:

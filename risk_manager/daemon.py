@@ -11,6 +11,7 @@ runs as a task inside our loop and never installs handlers of its own.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import signal
 import socket
@@ -43,7 +44,7 @@ from risk_manager.enforcement.executor import Batch
 from risk_manager.enforcement.journal import pending_batches
 from risk_manager.event_tap import EventRecorder
 from risk_manager.exit_codes import EXIT_CONFIG, EXIT_OK, EXIT_START, EXIT_UNEXPECTED, StartupError
-from risk_manager.home_files import ensure_config, lock_home, write_atomic
+from risk_manager.home_files import ensure_config, lock_home, write_marker
 from risk_manager.notify.watch import AlertWatch
 from risk_manager.notify.wiring import watch_loop
 from risk_manager.paths import HomePaths
@@ -118,7 +119,7 @@ class Daemon:
                 ready.cancel()
                 await serve
                 return EXIT_START
-        write_atomic(self.paths.pid_file, str(os.getpid()))
+        write_marker(self.paths.pid_file, str(os.getpid()))
         logger.info("Daemon started (PID {})", os.getpid())
         sd_notify("READY=1")
         self._announce(runtime)
@@ -135,7 +136,7 @@ class Daemon:
                 return await serving
             await asyncio.sleep(0.005)
         url = f"http://{url_host(sock)}:{sock.getsockname()[1]}"
-        write_atomic(self.paths.url_file, url)
+        write_marker(self.paths.url_file, url)
         logger.info("API listening on {}", url)
         self._api_ready.set()
         await serving
@@ -369,8 +370,11 @@ class Daemon:
             elapsed = time.monotonic() - chores_at
             if elapsed >= CHORES_MIN_SECONDS:
                 chores_at += elapsed
+                if runtime.storage is not None:
+                    runtime.storage.tick(elapsed)  # retries writes a full disk refused
                 await asyncio.to_thread(runtime.store.checkpoint)
-                await self._backups.tick(runtime.pipeline.calendar.day_of(now), elapsed)
+                if runtime.store.degraded is None:  # a backup would only add to the full disk
+                    await self._backups.tick(runtime.pipeline.calendar.day_of(now), elapsed)
 
     async def _shutdown(self, server: ApiServer, serve: asyncio.Task[None]) -> int:
         runtime = self.runtime
@@ -406,6 +410,7 @@ class Daemon:
         runtime.store.close()
         self._backups.take()  # a generation at every clean stop
         for path in (self.paths.pid_file, self.paths.url_file, self.paths.running_marker):
-            path.unlink(missing_ok=True)
+            with contextlib.suppress(OSError):  # a read-only file system keeps them
+                path.unlink(missing_ok=True)
         logger.info("Daemon stopped cleanly")
         return EXIT_OK

@@ -31,7 +31,8 @@ def health_report(runtime: Runtime) -> dict[str, Any]:
             "lockout": runtime.is_locked(account_id),
         }
     failures = runtime.enforcement_failures()
-    healthy = pipeline.connected and not stale and not failures
+    storage = None if runtime.storage is None else runtime.storage.status()
+    healthy = pipeline.connected and not stale and not failures and storage is None
     with _process.oneshot():
         memory_mb = _process.memory_info().rss / 1_048_576
         cpu = _process.cpu_percent(None)
@@ -52,6 +53,7 @@ def health_report(runtime: Runtime) -> dict[str, Any]:
         "enforcement_failures": failures,
         "previous_run": "crashed" if runtime.previous_run_crashed else "clean",
         "state_restored": _restored(runtime),
+        "storage": storage,
         "admin_auth": _admin_auth(runtime),
         "notifications": None if runtime.notifier is None else runtime.notifier.status(),
     }

@@ -26,10 +26,23 @@ def ensure_config(paths: HomePaths, config_path: Path | None) -> Path:
 
 
 def write_atomic(path: Path, text: str) -> None:
-    """Replace a small file whole (temp file + rename)."""
+    """Replace a small file whole (temp file + rename); on failure the old one stays."""
     tmp = path.with_suffix(path.suffix + ".tmp")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)
+    try:
+        tmp.write_text(text, encoding="utf-8")
+        os.replace(tmp, path)
+    except OSError:
+        tmp.unlink(missing_ok=True)  # a partial file would only hold space a full disk lacks
+        raise
+
+
+def write_marker(path: Path, text: str) -> None:
+    """Write a file others only read for convenience (PID, API URL): a full or read-only
+    disk costs the file, never the daemon."""
+    try:
+        write_atomic(path, text)
+    except OSError as error:
+        logger.warning("Cannot write {}: {}", path, error.strerror or error)
 
 
 def lock_home(paths: HomePaths) -> IO[str]:

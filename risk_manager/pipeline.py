@@ -343,7 +343,13 @@ class Pipeline:
         return {"account_id": account.account_id, **{k: str(v) for k, v in account.pnl().items()}}
 
     def snapshot(self) -> None:
-        """Persist marks (the periodic snapshot; everything else is already committed)."""
+        """Persist marks (the periodic snapshot; everything else is already committed).
+
+        Skipped while the disk refuses writes: marks only save a restart waiting for a quote,
+        not worth growing the queue of writes that matter.
+        """
+        if self.store.degraded is not None:
+            return
         with self.store.transaction():
             self.store.snapshot_prices(list(self.accounts.values()))
             self.store.set_meta("snapshot_at", datetime.now().astimezone().isoformat())

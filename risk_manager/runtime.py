@@ -22,6 +22,7 @@ from risk_manager.paths import HomePaths
 from risk_manager.pipeline import Pipeline
 from risk_manager.state.backup import Restored
 from risk_manager.state.store import Store
+from risk_manager.storage_guard import StorageGuard
 
 
 class Intake:
@@ -56,6 +57,7 @@ class Runtime:
     previous_run_crashed: bool
     auth: AdminAuth | None = None  # admin routes answer 503 without it
     notifier: Notifier | None = None
+    storage: StorageGuard | None = None  # what to do while the disk refuses writes
     state_restored: Restored | None = None  # start-up replaced an unusable database
     broker_problem: str | None = None  # why the last connect to the broker failed (retrying)
     stop_requested: asyncio.Event = field(default_factory=asyncio.Event)

@@ -24,7 +24,8 @@ from risk_manager.config.loader import ConfigError, decode, text_of
 from risk_manager.config.models import AccountConfig, Config
 from risk_manager.config.toml_writer import to_toml
 from risk_manager.config.validate import emptiness, load_config, validate, validate_text
-from risk_manager.errors import InvalidRequest, OperationFailed
+from risk_manager.errors import InvalidRequest, OperationFailed, StorageUnavailable
+from risk_manager.state.durable import is_storage_error
 
 # [daemon] settings read on every use, so they take effect without a restart.
 # allow_admin_unlock is deliberately not one of them: switching it on and unlocking in the
@@ -258,7 +259,9 @@ class ConfigReloader:
             if tmp is not None:
                 with contextlib.suppress(OSError):
                     tmp.unlink(missing_ok=True)
-            raise OperationFailed(
+            # A full or read-only disk gets 507: the request was fine, retry when space is back.
+            refusal = StorageUnavailable if is_storage_error(error) else OperationFailed
+            raise refusal(
                 "config_write_failed",
                 f"cannot write the config file: {error.strerror}; nothing changed",
             ) from None

@@ -82,6 +82,7 @@ class RiskEngine:
         self._rules: dict[str, dict[Trigger, list[Rule]]] = {}
         self._outbox: list[Batch] = []
         self._dirty: list[tuple[str, str, dict[str, object]]] = []
+        self._gated_healthy: tuple[Fill, AccountState, FillEffect | None] | None = None
 
     # -- configuration ----------------------------------------------------------------------
 
@@ -132,6 +133,8 @@ class RiskEngine:
         now = min(event.ts, self.clock.now())
         trigger: TriggerEvent
         if isinstance(event, Fill):
+            if self.store.degraded is None:
+                self._gated_healthy = (event, account, effect)
             if effect is not None and effect.opened:
                 # Kept sorted: rules count entries in time windows by bisection.
                 insort(self.entry_times.setdefault(account.account_id, []), event.ts)
@@ -209,10 +212,21 @@ class RiskEngine:
 
     def after_commit(self) -> None:
         """Hand committed batches to the executor."""
+        self._gate_again_if_storage_failed()
         if self._outbox:
             batches, self._outbox = self._outbox, []
             for batch in batches:
                 self.executor.submit(batch)
+
+    def _gate_again_if_storage_failed(self) -> None:
+        """A fill gated while the disk took writes whose own commit then failed: the storage
+        condition is in force now, so gate the fill again (it may have added exposure)."""
+        last, self._gated_healthy = self._gated_healthy, None
+        if last is not None and self.store.degraded is not None:
+            fill, account, effect = last
+            with self.store.transaction():
+                now = min(fill.ts, self.clock.now())
+                self._enforce(account, [], now, gated=fill, effect=effect)
 
     def tick(self, accounts: Iterable[AccountState]) -> None:
         """Once a second: stamp expired lockouts, run timer rules."""

@@ -3,7 +3,9 @@
 Every lockout puts what it covers into a trading state (in the spirit of a risk engine's
 ACTIVE / REDUCING / HALTED): REDUCING forbids new exposure, HALTED forbids any exposure at all.
 Fills, orders, reconcile and the API all ask this gate; rules only raise lockouts and never
-check whether one is already in force.
+check whether one is already in force. Besides lockouts the gate knows *conditions* of the
+daemon itself (the disk refusing writes): not rows, held in memory while they last, over every
+account.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from risk_manager.rules.base import (
     TRADING_STATE_RANK,
     Action,
     ActionKind,
+    LockoutEnd,
     TradingState,
     Violation,
 )
@@ -25,18 +28,46 @@ from risk_manager.state.ledger import AccountState, FillEffect
 
 
 class TradingGate:
-    """Answers from the lockout book; holds no state of its own."""
+    """Answers from the lockout book and the daemon's conditions."""
 
     def __init__(self, lockouts: LockoutBook) -> None:
         self.lockouts = lockouts
+        self._conditions: dict[str, Lockout] = {}
+
+    def set_condition(self, name: str, state: TradingState, reason: str, now: datetime) -> None:
+        """Hold every account at `state` (at least) until `clear_condition(name)`.
+
+        A condition is a lockout without a row (id 0): writing one is exactly what the disk
+        may refuse, and it ends by itself when its cause does, never by an admin.
+        """
+        self._conditions[name] = Lockout(
+            0, "*", name, None, reason, now, LockoutEnd.NEVER, None, state
+        )
+
+    def clear_condition(self, name: str) -> None:
+        self._conditions.pop(name, None)
+
+    def conditions(self) -> list[dict[str, str]]:
+        """The conditions in force, for the API and /health."""
+        return [
+            {
+                "name": x.rule,
+                "state": x.state.value,
+                "reason": x.reason,
+                "since": x.started_at.isoformat(),
+            }
+            for x in self._conditions.values()
+        ]
 
     def blocking(self, account_id: str, root: str | None, now: datetime) -> Lockout | None:
-        """The most severe lockout in force over `root` (None: account-scoped ones only)."""
+        """The most severe lockout or condition in force over `root` (None: account-scoped
+        ones only)."""
         found = [
             lockout
             for lockout in self.lockouts.active(account_id)
             if lockout.in_force(now) and (lockout.symbol is None or lockout.symbol == root)
         ]
+        found += self._conditions.values()
         return max(found, key=lambda x: TRADING_STATE_RANK[x.state], default=None)
 
     def state(self, account_id: str, root: str | None, now: datetime) -> TradingState:
@@ -54,6 +85,7 @@ class TradingGate:
             "trading_state": self.state(account_id, None, now).value,
             "symbol_states": {root: self.state(account_id, root, now).value
                               for root in sorted(roots)},
+            "conditions": self.conditions(),
         }  # fmt: skip
 
     # -- what the engine asks --------------------------------------------------------------
@@ -109,7 +141,7 @@ class TradingGate:
     def on_standing(self, account: AccountState, now: datetime) -> list[Violation]:
         """Exposure still held where a HALTED lockout forbids any (after reconcile)."""
         violations = []
-        for lockout in self.lockouts.active(account.account_id):
+        for lockout in [*self.lockouts.active(account.account_id), *self._conditions.values()]:
             if lockout.state is not TradingState.HALTED or not lockout.in_force(now):
                 continue
             if lockout.symbol is None:

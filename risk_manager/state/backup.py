@@ -42,8 +42,12 @@ def backup_database(database: Path, directory: Path, generations: int, now: date
     directory.mkdir(parents=True, exist_ok=True)
     target = directory / f"{PREFIX}{now.astimezone(UTC):%Y%m%dT%H%M%S%fZ}{SUFFIX}"
     tmp = target.with_suffix(".tmp")
-    copy_database(database, tmp)
-    os.replace(tmp, target)
+    try:
+        copy_database(database, tmp)
+        os.replace(tmp, target)
+    except BaseException:
+        tmp.unlink(missing_ok=True)  # a partial copy would only take space a full disk lacks
+        raise
     for old in backups(directory)[generations:]:
         old.unlink(missing_ok=True)
     return target

@@ -49,8 +49,9 @@ class Statement:
 class Writer:
     """The one path for writes: run now, or record while the storage is unavailable."""
 
-    def __init__(self, db: sqlite3.Connection) -> None:
+    def __init__(self, db: sqlite3.Connection, name: str = "state database") -> None:
         self._db = db
+        self.name = name
         self._tx: list[Statement] = []
         self._tx_keys: set[str] = set()
         self._tx_ids: dict[str, int] = {}
@@ -185,7 +186,7 @@ class Writer:
         count = self.pending_statements
         self.pending, self.pending_statements = [], 0
         self._pending_keys, self._pending_ids = set(), {}
-        logger.info("Storage writable again: {} queued statement(s) stored", count)
+        logger.info("{} writable again: {} queued statement(s) stored", self.name, count)
         self._set_failure(None)
         return True
 
@@ -204,13 +205,13 @@ class Writer:
                     raise
                 db.execute("ROLLBACK TO replay")
                 self.dropped += 1
-                logger.error("A queued write was refused on replay and dropped: {}", error)
+                logger.error("Queued write to the {} refused, dropped: {}", self.name, error)
             db.execute("RELEASE replay")
         db.execute("COMMIT")
 
     def _set_failure(self, failure: str | None) -> None:
         self.failure = failure
         if failure is not None:
-            logger.critical("Storage unavailable, writes are queued in memory: {}", failure)
+            logger.critical("Cannot write the {}, writes queued in memory: {}", self.name, failure)
         if self.on_change is not None:
             self.on_change(failure)

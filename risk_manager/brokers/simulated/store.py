@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import sqlite3
+import time
 from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
+
+from loguru import logger
 
 from risk_manager.brokers.simulated.exchange import (
     Changes,
@@ -15,8 +18,10 @@ from risk_manager.brokers.simulated.exchange import (
     Snapshot,
 )
 from risk_manager.domain.events import Fill, OrderStatus, OrderType, Side
+from risk_manager.state.durable import Writer
 
 SCHEMA_VERSION = 1
+RETRY_SECONDS = 1.0
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -87,6 +92,8 @@ class SimStore:
         self._db.execute(
             "INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),)
         )
+        self._writer = Writer(self._db, "simulator database")
+        self._next_retry = 0.0
 
     def load(self) -> Snapshot:
         """Everything the exchange needs to resume: accounts, open state, fills, prices, ids."""
@@ -155,28 +162,35 @@ class SimStore:
         )
 
     def commit(self, changes: Changes) -> None:
-        """Write one action's changed rows in a single transaction (a no-op if nothing changed)."""
+        """Write one action's changed rows in a single transaction (a no-op if nothing changed).
+
+        On a full or read-only disk the rows are queued in memory (the exchange, in memory,
+        stays the truth) and retried at a later action, at most every RETRY_SECONDS.
+        """
         rows = (changes.accounts, changes.positions, changes.orders, changes.fills, changes.prices)
         if not any(rows) and changes.next_order_id is None and changes.next_fill_id is None:
             return
-        db = self._db
-        db.execute("BEGIN IMMEDIATE")
+        writer = self._writer
+        if writer.failure is not None and time.monotonic() >= self._next_retry:
+            self._next_retry = time.monotonic() + RETRY_SECONDS
+            writer.retry()
+        writer.begin()
         try:
-            db.executemany(
+            writer.executemany(
                 _UPSERT_ACCOUNT,
                 [
                     (a.account_id, a.name, str(a.balance), int(a.can_trade), a.seq)
                     for a in changes.accounts.values()
                 ],
             )
-            db.executemany(
+            writer.executemany(
                 _UPSERT_POSITION,
                 [
                     (p.account_id, p.symbol, p.size, str(p.avg_price))
                     for p in changes.positions.values()
                 ],
             )
-            db.executemany(
+            writer.executemany(
                 _UPSERT_ORDER,
                 [
                     (
@@ -196,7 +210,7 @@ class SimStore:
                     for o in changes.orders.values()
                 ],
             )
-            db.executemany(
+            writer.executemany(
                 _INSERT_FILL,
                 [
                     (
@@ -214,19 +228,20 @@ class SimStore:
                     for f, realized in changes.fills
                 ],
             )
-            db.executemany(_UPSERT_PRICE, [(s, str(p)) for s, p in changes.prices.items()])
+            writer.executemany(_UPSERT_PRICE, [(s, str(p)) for s, p in changes.prices.items()])
             for key, value in (
                 ("next_order_id", changes.next_order_id),
                 ("next_fill_id", changes.next_fill_id),
             ):
                 if value is not None:
-                    db.execute(_SET_META, (key, str(value)))
-            db.execute("COMMIT")
+                    writer.execute(_SET_META, (key, str(value)))
         except BaseException:
-            if db.in_transaction:
-                db.execute("ROLLBACK")
+            writer.rollback()
             raise
+        writer.commit()
 
     def close(self) -> None:
-        """Close the file; the store is unusable afterwards."""
+        """Close the file (a last try at queued rows first); the store is unusable afterwards."""
+        if not self._writer.retry():
+            logger.error("Simulator state not stored: {}", self._writer.failure)
         self._db.close()
