@@ -95,6 +95,13 @@ def op_abandoned(store: Store, n: int) -> object:
     raise AssertionError("unreachable")
 
 
+def op_pad(store: Store, n: int) -> object:
+    """A write of several pages, to find out that the disk is full."""
+    with store.transaction():
+        store.set_meta(f"pad{n}", "x" * 16384)
+    return None
+
+
 OPS = {"fill": op_fill, "batch": op_batch, "state": op_state, "outbox": op_outbox,
        "abandoned": op_abandoned}  # fmt: skip
 operation = st.tuples(st.sampled_from(sorted(OPS)), st.integers(0, 6))
@@ -157,20 +164,27 @@ def test_after_recovery_the_database_equals_an_always_healthy_run(
     for suffix in ("", "-wal", "-shm"):
         Path(f"{target}{suffix}").unlink(missing_ok=True)
     degraded = Store(target)
-    seen_healthy = [OPS[name](healthy, n) for name, n in before + during + after]
-    seen = [OPS[name](degraded, n) for name, n in before]
-    filler = fill(disk)
     try:
-        seen += [OPS[name](degraded, n) for name, n in during]
-        if {name for name, _ in during} & {"batch", "state", "outbox"}:  # these always write
-            assert degraded.degraded is not None
+        seen = [OPS[name](degraded, n) for name, n in before]
+        filler = fill(disk)
+        pads = 0
+        try:
+            while degraded.degraded is None:  # until a write fails: then `during` is queued
+                assert pads < 20, "the full disk keeps taking writes"
+                seen.append(op_pad(degraded, pads))
+                pads += 1
+            seen += [OPS[name](degraded, n) for name, n in during]
+        finally:
+            filler.unlink()
+        assert degraded.retry_writes()
+        seen += [OPS[name](degraded, n) for name, n in after]
+        seen_healthy = [OPS[name](healthy, n) for name, n in before]
+        seen_healthy += [op_pad(healthy, n) for n in range(pads)]
+        seen_healthy += [OPS[name](healthy, n) for name, n in during + after]
+        assert seen == seen_healthy  # same answers: duplicates, batch and lockout ids
     finally:
-        filler.unlink()
-    assert degraded.retry_writes()
-    seen += [OPS[name](degraded, n) for name, n in after]
-    assert seen == seen_healthy  # same answers: duplicates, batch and lockout ids
-    healthy.close()
-    degraded.close()
+        healthy.close()
+        degraded.close()
     assert dump(target) == dump(healthy.path)
 
 
