@@ -95,12 +95,14 @@ def test_gate_states_per_account_and_root(tmp_path: Path) -> None:
     held = account(("MNQH6", 1), ("ESH6", -1))
     assert gate.view(held, NOW) == {
         "trading_state": "active", "symbol_states": {"ES": "active", "MNQ": "active"},
+        "conditions": [],
     }  # fmt: skip
     book.add("A", "blocks", request(LockoutEnd.CONFIG_CHANGE, None, "ES", TradingState.HALTED),
              NOW)  # fmt: skip
     book.add("A", "cooldown", request(LockoutEnd.TIME, 5), NOW)
     assert gate.view(held, NOW) == {
         "trading_state": "reducing", "symbol_states": {"ES": "halted", "MNQ": "reducing"},
+        "conditions": [],
     }  # fmt: skip
     # A timed lockout past its end no longer counts, even before the sweep stamps it.
     assert gate.state("A", "MNQ", LATER + timedelta(seconds=1)) is TradingState.ACTIVE
@@ -124,6 +126,29 @@ def test_gate_undoes_only_what_a_fill_opened_under_reducing(tmp_path: Path) -> N
     (violation,) = gate.on_fill(add, held.apply_fill(add, lookup("MNQH6")), held, NOW)
     assert violation.actions[0].kind is ActionKind.CLOSE  # halted: nothing may stand
     assert [v.actions for v in gate.on_standing(held, NOW)] == [(Action(ActionKind.FLATTEN),)]
+
+
+def test_a_condition_holds_every_account_without_a_lockout_row(tmp_path: Path) -> None:
+    book, said = book_on(tmp_path)
+    gate = TradingGate(book)
+    held = account(("MNQH6", 1))
+    gate.set_condition("storage_unavailable", TradingState.REDUCING, "disk full", NOW)
+    assert gate.state("A", None, NOW) is TradingState.REDUCING
+    assert gate.state("B", "ES", NOW) is TradingState.REDUCING  # every account, every root
+    assert gate.view(held, NOW)["conditions"] == [
+        {"name": "storage_unavailable", "state": "reducing", "reason": "disk full",
+         "since": NOW.isoformat()},
+    ]  # fmt: skip
+    add = Fill("f2", "A", NOW, "MNQH6", Side.BUY, 1, Decimal(100), Decimal(0))
+    (violation,) = gate.on_fill(add, held.apply_fill(add, lookup("MNQH6")), held, NOW)
+    assert (violation.actions[0].kind, violation.actions[0].quantity) == (ActionKind.REDUCE, 1)
+    assert gate.on_standing(held, NOW) == []  # REDUCING: what was held may stay
+    gate.set_condition("storage_unavailable", TradingState.HALTED, "queue full", NOW)
+    assert [v.actions for v in gate.on_standing(held, NOW)] == [(Action(ActionKind.FLATTEN),)]
+    gate.clear_condition("storage_unavailable")
+    assert gate.view(held, NOW)["trading_state"] == "active"
+    assert book.active("A") == []
+    assert said == []  # no lockout started or ended
 
 
 @settings(max_examples=200, deadline=None)
