@@ -26,6 +26,7 @@ from risk_manager.state.journal import JournalRows
 from risk_manager.state.ledger import AccountState, DayTotals, Position
 from risk_manager.state.lockout_rows import LockoutRows
 from risk_manager.state.rule_state import RuleStateStore
+from risk_manager.state.send_rows import SendRows
 from risk_manager.state.trader_session_rows import TraderSessionRows
 
 
@@ -65,6 +66,7 @@ class Store:
         self.lockouts = LockoutRows(self._db, self.writer)
         self.rule_state = RuleStateStore(self._db, self.writer)
         self.trader_sessions = TraderSessionRows(self._db, self.writer)
+        self.sends = SendRows(self._db, self.writer)
         self.history = HistoryReader(path)
 
     def migrate(self) -> None:
