@@ -266,6 +266,7 @@ class Daemon:
         """Connect, finish interrupted enforcement, reconcile, then start the loop's tasks."""
         await self._connect(runtime)
         runtime.pipeline.connected = True
+        runtime.executor.recover()  # closing orders a crash left unsettled, before any batch
         self._resume_enforcement(runtime)
         await reconcile(runtime.broker, runtime.pipeline, runtime.clock)
         runtime.pipeline.roll_day_if_due(runtime.clock.now())

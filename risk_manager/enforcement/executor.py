@@ -2,8 +2,10 @@
 
 Every step checks the broker first and acts only on what is still there, and remembers the
 closing orders it sent until their outcome is known (see `steps`), so a batch re-run after a
-failure or a crash completes the work instead of repeating it. Failures retry with backoff and
-escalate as critical after the last attempt; what is still owed is then retried at a slow pace.
+failure or a crash completes the work instead of repeating it; those closing orders are
+journaled in the store, so after a crash `recover` settles them before anything else is sent
+(see `recovery`). Failures retry with backoff and escalate as critical after the last attempt;
+what is still owed is then retried at a slow pace.
 """
 
 from __future__ import annotations
@@ -27,7 +29,8 @@ from risk_manager.clock import Clock
 from risk_manager.domain.events import Order
 from risk_manager.enforcement.inflight import OrderBook
 from risk_manager.enforcement.planner import Step
-from risk_manager.enforcement.steps import Ledger, StepFailed, StepRunner, Timing
+from risk_manager.enforcement.recovery import settle_left_over
+from risk_manager.enforcement.steps import Ledger, Record, StepFailed, StepRunner, Timing
 from risk_manager.rules.base import ActionKind
 from risk_manager.state.store import Store
 
@@ -64,12 +67,13 @@ class Executor:
         self.bus = bus or EventBus()
         self.timing = timing or Timing()
         self.failures = 0
-        self.orders = OrderBook()
+        self.orders = OrderBook(store)
         # Accounts whose broker login was refused: no step is attempted until it works again.
         self.auth_halted: dict[str, str] = {}
         self._queues: dict[str, asyncio.Queue[Batch]] = {}
         self._workers: dict[str, asyncio.Task[None]] = {}
         self._busy: dict[str, set[tuple[ActionKind, str | None]]] = {}
+        self._left_over: set[str] = set()  # accounts whose restored sends are not settled yet
 
     def observe(self, order: Order) -> None:
         """An order update from the broker's stream (the executor waits on its own orders)."""
@@ -79,6 +83,19 @@ class Executor:
         """Step keys of batches queued but not started, or owed by a scheduled retry (the planner
         skips these; a running step does not cover what a later fill adds)."""
         return self._busy.setdefault(account_id, set())
+
+    def recover(self) -> None:
+        """Reload the closing orders the previous run sent but never saw settled; each
+        account's worker settles its own before it runs any batch (call once, at start)."""
+        for sent in self.orders.restore():
+            logger.bind(channel="enforcement", account=sent.account_id).warning(
+                "Closing order for {} sent by the previous run at {}: outcome unknown, "
+                "settling it before anything else is sent", sent.symbol, sent.sent_at,
+            )  # fmt: skip
+            self._left_over.add(sent.account_id)
+        for account_id in self._left_over:
+            self._queues.setdefault(account_id, asyncio.Queue())
+            self._start(account_id)
 
     def submit(self, batch: Batch) -> None:
         """Queue a committed batch; starts the account's worker if needed."""
@@ -97,6 +114,8 @@ class Executor:
 
     async def _work(self, account_id: str, queue: asyncio.Queue[Batch]) -> None:
         enforcing.set(True)  # this task's broker requests are enforcement (see brokers.base)
+        if account_id in self._left_over:
+            await self._settle_left_over(account_id)
         while True:
             batch = await queue.get()
             # A step looks at the broker when it starts, so a fill that lands while it runs (an
@@ -116,9 +135,8 @@ class Executor:
         failed: list[tuple[Step, str]] = []
         if await self._login_refused(batch.account_id):
             failed = [(step, self.auth_halted[batch.account_id]) for step in batch.steps]
-        runner = StepRunner(self.broker, batch.account_id, self.orders, self.clock, self.timing,
-                            lambda step, response: self._sent(batch, step, response),
-                            self.ledger or (lambda _account: {}))  # fmt: skip
+        runner = self._runner(batch.account_id,
+                              lambda step, response: self._sent(batch, step, response))  # fmt: skip
         for step in batch.steps if not failed else ():
             try:
                 await self._with_retries(runner, step)
@@ -153,6 +171,21 @@ class Executor:
         self.busy(batch.account_id).update(step.key for step in owed)
         asyncio.get_running_loop().call_later(delay, self._requeue, retry)
 
+    def _runner(self, account_id: str, record: Record) -> StepRunner:
+        return StepRunner(self.broker, account_id, self.orders, self.clock, self.timing, record,
+                          self.ledger or (lambda _account: {}))  # fmt: skip
+
+    async def _settle_left_over(self, account_id: str) -> None:
+        self._left_over.discard(account_id)
+        log = logger.bind(channel="enforcement", account=account_id)
+        try:
+            await settle_left_over(self._runner(account_id, lambda _step, _response: None))
+        except (StepFailed, BrokerError) as error:
+            log.warning("Closing orders of the previous run not settled yet ({}); the next "
+                        "closing step for their symbol settles them first", error)  # fmt: skip
+        except Exception:
+            log.opt(exception=True).critical("Settling the previous run's closing orders crashed")
+
     async def _login_refused(self, account_id: str) -> bool:
         """While an account's login is refused, probe it instead of sending anything."""
         if account_id not in self.auth_halted:
@@ -169,12 +202,15 @@ class Executor:
         return False
 
     def _requeue(self, batch: Batch) -> None:
-        queue = self._queues[batch.account_id]
-        queue.put_nowait(batch)
-        worker = self._workers.get(batch.account_id)
+        self._queues[batch.account_id].put_nowait(batch)
+        self._start(batch.account_id)
+
+    def _start(self, account_id: str) -> None:
+        """Start the account's worker unless it runs."""
+        worker = self._workers.get(account_id)
         if worker is None or worker.done():
-            self._workers[batch.account_id] = asyncio.create_task(
-                self._work(batch.account_id, queue), name=f"enforce-{batch.account_id}"
+            self._workers[account_id] = asyncio.create_task(
+                self._work(account_id, self._queues[account_id]), name=f"enforce-{account_id}"
             )
 
     def _close(self, batch: Batch, status: str, outcome: str) -> None:

@@ -4,16 +4,23 @@ A real broker acknowledges an order over REST and reports its fill later over a 
 can be lost after the broker acted. The executor therefore remembers every closing order it
 sent (`Sent`) until it has seen that order's final state and the broker's position reflecting
 it, and never sends another closing order for the symbol meanwhile.
+
+With a store, each send is also journaled (`closing_sends`) before the request goes out and
+deleted once settled, so a restart after a crash mid-close reloads it (`restore`) as a send
+whose outcome is unknown, exactly like one whose reply was lost.
 """
 
 from __future__ import annotations
 
 import asyncio
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from risk_manager.domain.events import Order, OrderStatus, OrderType, Side
+from risk_manager.state.send_rows import SendRow, SendRows
+from risk_manager.state.store import Store
 
 RECENT_ORDERS = 2000  # order states remembered for a send whose reply has not arrived yet
 CLOCK_SKEW = timedelta(seconds=1)  # the broker's timestamps against ours
@@ -34,6 +41,7 @@ class Sent:
     # Orders the stream had reported before this one went out: none of them can be it.
     seen_before: frozenset[str] = frozenset()
     filled_at: datetime | None = None  # when the executor learnt the order filled
+    row_id: int | None = None  # its row in the store's journal of sends, once written
 
     @property
     def closes(self) -> int:
@@ -44,11 +52,24 @@ class Sent:
 class OrderBook:
     """Order states from the event stream (fed on the loop) and the executor's open sends."""
 
-    def __init__(self) -> None:
+    def __init__(self, store: Store | None = None) -> None:
+        self._store = store
         self._orders: OrderedDict[str, Order] = OrderedDict()
         self._changed: dict[str, asyncio.Event] = {}
         self._open: dict[str, list[Sent]] = {}
         self._claimed: set[str] = set()
+
+    def restore(self) -> list[Sent]:
+        """Load the sends a previous run journaled but never settled (a crash came between),
+        as sends whose outcome is unknown; returns them."""
+        if self._store is None:
+            return []
+        restored = [_from_row(row) for row in self._store.sends.unfinished()]
+        for sent in restored:
+            self._open.setdefault(sent.account_id, []).append(sent)
+            if sent.order_id is not None:
+                self._claimed.add(sent.order_id)
+        return restored
 
     def observe(self, order: Order) -> None:
         """An order update arrived from the broker (called for every one, on the loop)."""
@@ -93,12 +114,8 @@ class OrderBook:
         return (
             order.order_id not in self._claimed
             and order.order_id not in sent.seen_before
-            and order.account_id == sent.account_id
-            and order.symbol == sent.symbol
-            and order.side == sent.side
-            and order.type is OrderType.MARKET
+            and _alike(sent, order)
             and order.updated_at >= sent.sent_at - CLOCK_SKEW
-            and order.quantity == sent.closes
         )
 
     def added_after(self, sent: Sent) -> int:
@@ -127,19 +144,48 @@ class OrderBook:
         return 0
 
     def add(self, sent: Sent) -> None:
-        """Remember a send before the request goes out: a lost reply still counts."""
+        """Remember a send before the request goes out: a lost reply (or a crash) still counts."""
         sent.seen_before = frozenset(self._orders)
         self._open.setdefault(sent.account_id, []).append(sent)
+        # Only the orders that could be mistaken for this one need to survive a restart.
+        alike = frozenset(o for o in sent.seen_before if _alike(sent, self._orders[o]))
+
+        def insert(rows: SendRows) -> None:
+            sent.row_id = rows.insert(
+                sent.account_id, sent.symbol, int(sent.side), sent.quantity,
+                sent.position_before, sent.sent_at, alike,
+            )  # fmt: skip
+
+        self._write(insert)
 
     def claim(self, sent: Sent, order_id: str) -> None:
         sent.order_id = order_id
         self._claimed.add(order_id)
+        self._update(sent, lambda rows, row: rows.name_order(row, order_id))
+
+    def acknowledge(self, sent: Sent, order_id: str | None) -> None:
+        """The broker said it took the order, naming it or not."""
+        sent.acknowledged = True
+        if order_id is not None:
+            sent.order_id = order_id
+            self._claimed.add(order_id)
+        self._update(sent, lambda rows, row: rows.acknowledge(row, order_id))
+
+    def filled(self, sent: Sent, at: datetime) -> None:
+        """The order filled, or the broker forgot it (assumed filled); the position may lag."""
+        sent.filled_at = at
+        self._update(sent, lambda rows, row: rows.filled(row, at))
 
     def done(self, sent: Sent) -> None:
         """The send is final and accounted for."""
         sends = self._open.get(sent.account_id, [])
         if sent in sends:
             sends.remove(sent)
+            self._update(sent, lambda rows, row: rows.delete(row))
+
+    def accounts(self) -> list[str]:
+        """Accounts with open sends."""
+        return [account_id for account_id, sends in self._open.items() if sends]
 
     def open_sends(self, account_id: str, symbol: str | None = None) -> list[Sent]:
         return [s for s in self._open.get(account_id, []) if symbol in (None, s.symbol)]
@@ -147,3 +193,33 @@ class OrderBook:
     def is_ours(self, order_id: str) -> bool:
         """Whether the executor sent this order (it must not cancel its own closes)."""
         return order_id in self._claimed
+
+    def _update(self, sent: Sent, write: Callable[[SendRows, int], None]) -> None:
+        row_id = sent.row_id
+        if row_id is not None:
+            self._write(lambda rows: write(rows, row_id))
+
+    def _write(self, write: Callable[[SendRows], None]) -> None:
+        """Journal a change of a send: one small commit (queued in memory, like every write,
+        while the disk is full or read-only, so the close is never held up by it)."""
+        if self._store is not None:
+            with self._store.transaction():
+                write(self._store.sends)
+
+
+def _alike(sent: Sent, order: Order) -> bool:
+    """Whether `order` has the shape of `sent` (the matching `OrderBook.could_be` does)."""
+    return (
+        order.account_id == sent.account_id
+        and order.symbol == sent.symbol
+        and order.side == sent.side
+        and order.type is OrderType.MARKET
+        and order.quantity == sent.closes
+    )
+
+
+def _from_row(row: SendRow) -> Sent:
+    return Sent(
+        row.account_id, row.symbol, Side(row.side), row.quantity, row.position_before,
+        row.sent_at, row.order_id, row.acknowledged, row.seen_before, row.filled_at, row.id,
+    )  # fmt: skip

@@ -39,6 +39,7 @@ class Timing:
     rounds: int = 5  # closing rounds in a row in which no close of ours was seen to fill
     retry_delays: tuple[float, ...] = (0.05, 0.2, 0.5)  # after a failed attempt
     slow_retry_s: tuple[float, ...] = (5.0, 15.0, 30.0, 60.0)  # after a failed batch
+    stale_send_s: float = 300.0  # a journaled send this old at start is asked for by id only
 
 
 Record = Callable[[Step, dict[str, object]], None]
@@ -167,14 +168,15 @@ class StepRunner:
                 self.book.claim(sent, unknown.order_id)
             self.record(self.step, {"ok": False, "outcome_unknown": True, "error": str(unknown)})
             return  # the next round settles it before anything else is sent
+        except asyncio.CancelledError:
+            raise  # stopping mid-request: it may be out; the journal keeps it for the next run
         except BaseException:
             self.book.done(sent)  # nothing reached the broker
             raise
-        if not result.ok:
+        if result.ok:
+            self.book.acknowledge(sent, result.order_id)
+        else:
             self.book.done(sent)  # refused: the broker did nothing
-        elif result.order_id is not None:
-            self.book.claim(sent, result.order_id)
-        sent.acknowledged = result.ok
         self._check(result)
 
     async def settle(self, symbol: str) -> int:
@@ -195,7 +197,7 @@ class StepRunner:
                 if order is not None and order.status is not OrderStatus.FILLED:
                     self.book.done(sent)  # cancelled or rejected: nothing closed
                     continue
-                sent.filled_at = self.clock.now()  # filled, or the broker forgot it: assume so
+                self.book.filled(sent, self.clock.now())  # or forgotten by the broker: assume so
             if await self._position_reflects(sent):
                 self.book.done(sent)
                 self.closed += 1

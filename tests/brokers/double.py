@@ -7,20 +7,29 @@
   modify): "ok", "lose_ack" (acts, then OutcomeUnknown), "500" (acts, then OutcomeUnknown),
   "429" (does not act, OutcomeUnknown), "429_acted" (acts, then answers 429: OutcomeUnknown),
   "unavailable" (does not act), "reject" (OrderRejected),
-  "refuse" (BrokerResult ok=False), "auth" (BrokerAuthFailed).
+  "refuse" (BrokerResult ok=False), "auth" (BrokerAuthFailed), "hang" (acts, then no reply for
+  `HANG_S`, then OutcomeUnknown: a request in flight when the daemon is killed).
 - `anonymous_closes` answers a close without naming its order (like ProjectX's closeContract):
   the order shows only on the event stream.
 - Every event (order updates, fills) is pushed to the sink, fills when they happen.
+- With a `state_file`, the exchange's state (positions, orders, fills still to come, requests)
+  is written there after every change and read back by the next instance, so it outlives a
+  daemon killed mid-request; fills due while no daemon ran happen when the next one connects.
+  Times are `time.monotonic()` (system-wide), so they carry over between processes.
 """
 
 from __future__ import annotations
 
 import asyncio
-import itertools
+import os
+import pickle
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from decimal import Decimal
+from pathlib import Path
+from typing import Any
 
 from risk_manager.brokers.base import (
     AccountInfo,
@@ -51,6 +60,7 @@ UNKNOWN = {
     "500": "500 Internal Error",
     "429_acted": "429 Too Many Requests",
 }
+HANG_S = 30.0  # how long a "hang" fault keeps the reply back
 
 
 @dataclass
@@ -76,6 +86,7 @@ class SlowBroker:
         accounts: list[str],
         prices: dict[str, Decimal] | None = None,
         behaviour: Behaviour | None = None,
+        state_file: Path | None = None,
     ) -> None:
         self.behaviour = behaviour or Behaviour()
         self.prices = dict(prices or {"MNQ": Decimal("21000"), "ES": Decimal("6000")})
@@ -84,16 +95,35 @@ class SlowBroker:
         self.orders: dict[str, Order] = {}
         self.fills: list[Fill] = []
         self.calls: list[tuple[str, ...]] = []  # every action request, in order
-        # (loop time, positions) after every fill: what a lagging position report shows.
+        # (monotonic time, positions) after every fill: what a lagging position report shows.
         self._history: list[tuple[float, dict[tuple[str, str], int]]] = [(float("-inf"), {})]
-        self._ids = itertools.count(1)
+        self._last_id = 0
         self._sink: EventSink | None = None
-        self._timers: dict[str, asyncio.TimerHandle] = {}  # fills still to come, by order
+        self._due: dict[str, float] = {}  # fills still to come: order id -> monotonic time
+        self._timers: dict[str, asyncio.TimerHandle] = {}
+        self._state_file = state_file
+        if state_file is not None and state_file.exists():
+            for name, value in pickle.loads(state_file.read_bytes()).items():
+                setattr(self, name, value)
+
+    # -- the exchange's state across daemon restarts ----------------------------------------
+
+    _KEPT = ("positions", "orders", "fills", "calls", "_history", "_last_id", "_due")
+
+    def _save(self) -> None:
+        if self._state_file is None:
+            return
+        state: dict[str, Any] = {name: getattr(self, name) for name in self._KEPT}
+        partial = self._state_file.with_suffix(".partial")
+        partial.write_bytes(pickle.dumps(state))
+        os.replace(partial, self._state_file)  # whole or not at all, even under kill -9
 
     # -- streaming --------------------------------------------------------------------------
 
     async def connect(self, sink: EventSink) -> None:
         self._sink = sink
+        for order_id, due in self._due.items():  # fills a previous instance had scheduled
+            self._schedule(order_id, due)
         now = _now()
         self._emit(ConnectionChange(now, True, "connected"))
         for symbol, price in self.prices.items():
@@ -143,24 +173,25 @@ class SlowBroker:
     async def close_position(self, account_id: str, symbol: str) -> BrokerResult:
         size = self.positions.get((account_id, symbol), 0)
         if size == 0:
-            return self._answer("close", account_id, symbol, refusal="no open position")
+            return await self._answer("close", account_id, symbol, refusal="no open position")
         side = Side.SELL if size > 0 else Side.BUY
-        return self._answer("close", account_id, symbol, order=(side, abs(size)))
+        return await self._answer("close", account_id, symbol, order=(side, abs(size)))
 
     async def partial_close(self, account_id: str, symbol: str, quantity: int) -> BrokerResult:
         size = self.positions.get((account_id, symbol), 0)
+        call = ("partial", account_id, symbol, str(quantity))
         if not 0 < quantity <= abs(size):
             refusal = f"quantity {quantity} exceeds the position ({size})"
-            return self._answer("partial", account_id, symbol, str(quantity), refusal=refusal)
+            return await self._answer(*call, refusal=refusal)
         side = Side.SELL if size > 0 else Side.BUY
-        return self._answer("partial", account_id, symbol, str(quantity), order=(side, quantity))
+        return await self._answer(*call, order=(side, quantity))
 
     async def cancel_order(self, account_id: str, order_id: str) -> BrokerResult:
         order = self.orders.get(order_id)
         if order is None or order.status is not OrderStatus.WORKING:
-            return self._answer("cancel", account_id, order_id, refusal="no such working order")
-        result = self._answer("cancel", account_id, order_id, cancel=order)
-        return result
+            refusal = "no such working order"
+            return await self._answer("cancel", account_id, order_id, refusal=refusal)
+        return await self._answer("cancel", account_id, order_id, cancel=order)
 
     async def place_order(
         self,
@@ -175,7 +206,7 @@ class SlowBroker:
     ) -> BrokerResult:
         fault = self._fault("place", account_id, symbol)
         order = self._new_order(account_id, symbol, side, quantity, order_type, stop_price)
-        return self._reply(fault, order.order_id)
+        return await self._reply(fault, order.order_id)
 
     async def modify_order(
         self, account_id: str, order_id: str, *, stop_price: Decimal | None = None
@@ -185,7 +216,7 @@ class SlowBroker:
         if order is None or order.status is not OrderStatus.WORKING:
             return BrokerResult(False, order_id, "no such working order")
         self._update(replace(order, stop_price=stop_price, updated_at=_now()))
-        return self._reply(fault, order_id)
+        return await self._reply(fault, order_id)
 
     # -- the trader's side (tests) ----------------------------------------------------------
 
@@ -195,6 +226,10 @@ class SlowBroker:
         order = self._new_order(account_id, symbol, side, abs(signed_quantity), OrderType.MARKET)
         self._fill(order.order_id)
 
+    def fill(self, order_id: str) -> None:
+        """The exchange fills a working order now (a halted market reopening, say)."""
+        self._fill(order_id)
+
     def rest_order(self, account_id: str, symbol: str, side: Side, quantity: int) -> Order:
         """A working limit order of the trader's (never fills by itself)."""
         return self._new_order(account_id, symbol, side, quantity, OrderType.LIMIT)
@@ -202,7 +237,7 @@ class SlowBroker:
     def set_can_trade(self, account_id: str, can_trade: bool) -> None:
         self.can_trade[account_id] = can_trade
         now = _now()
-        event_id = f"account:{account_id}:{next(self._ids)}"
+        event_id = f"account:{account_id}:{self._next_id()}"
         self._emit(AccountUpdate(event_id, account_id, now, Decimal(50000), can_trade))
 
     def size(self, account_id: str, symbol: str) -> int:
@@ -217,6 +252,7 @@ class SlowBroker:
 
     def _fault(self, *call: str) -> str:
         self.calls.append(call)
+        self._save()
         fault = self.behaviour.faults.pop(0) if self.behaviour.faults else "ok"
         if fault == "unavailable":
             raise BrokerUnavailable("connection refused")
@@ -228,7 +264,7 @@ class SlowBroker:
             raise OutcomeUnknown("429 Too Many Requests")
         return fault
 
-    def _answer(
+    async def _answer(
         self,
         *call: str,
         refusal: str | None = None,
@@ -245,17 +281,25 @@ class SlowBroker:
             side, quantity = order
             placed = self._new_order(call[1], call[2], side, quantity, OrderType.MARKET)
             order_id = placed.order_id
-            self._timers[order_id] = asyncio.get_running_loop().call_later(
-                self.behaviour.delay(), self._fill, order_id
-            )
+            self._schedule(order_id, _monotonic() + self.behaviour.delay())
             if self.behaviour.anonymous_closes:
                 order_id = None
         if cancel is not None:
             order_id = cancel.order_id
             self._update(replace(cancel, status=OrderStatus.CANCELLED, updated_at=_now()))
-        return self._reply(fault, order_id)
+        return await self._reply(fault, order_id)
 
-    def _reply(self, fault: str, order_id: str | None) -> BrokerResult:
+    def _schedule(self, order_id: str, due: float) -> None:
+        self._due[order_id] = due
+        self._save()
+        self._timers[order_id] = asyncio.get_running_loop().call_later(
+            max(0.0, due - _monotonic()), self._fill, order_id
+        )
+
+    async def _reply(self, fault: str, order_id: str | None) -> BrokerResult:
+        if fault == "hang":
+            await asyncio.sleep(HANG_S)
+            raise OutcomeUnknown("no reply")
         if fault in ("lose_ack", "500", "429_acted"):
             raise OutcomeUnknown(UNKNOWN[fault])
         return BrokerResult(True, order_id, None, {"success": True, "orderId": order_id})
@@ -269,20 +313,25 @@ class SlowBroker:
         order_type: OrderType,
         stop_price: Decimal | None = None,
     ) -> Order:
-        order_id = str(next(self._ids))
+        order_id = self._next_id()
         order = Order(order_id, account_id, symbol, side, order_type, quantity,
                       OrderStatus.WORKING, _now(), stop_price=stop_price)  # fmt: skip
         self._update(order)
         return order
 
+    def _next_id(self) -> str:
+        self._last_id += 1
+        return str(self._last_id)
+
     def _fill(self, order_id: str) -> None:
         self._timers.pop(order_id, None)
+        self._due.pop(order_id, None)
         order = self.orders[order_id]
         if order.status is not OrderStatus.WORKING:
             return
         key = (order.account_id, order.symbol)
         self.positions[key] = self.positions.get(key, 0) + order.quantity * int(order.side)
-        self._history.append((_loop_time(), dict(self.positions)))
+        self._history.append((_monotonic(), dict(self.positions)))
         now = _now()
         price = self.prices[order.symbol]
         fill = Fill(f"fill:{order_id}", order.account_id, now, order.symbol, order.side,
@@ -293,10 +342,11 @@ class SlowBroker:
 
     def _update(self, order: Order) -> None:
         self.orders[order.order_id] = order
+        self._save()
         self._emit(OrderUpdate(f"order:{order.order_id}:{order.status.value}", order))
 
     def _lagged(self) -> dict[tuple[str, str], int]:
-        cutoff = _loop_time() - self.behaviour.position_lag
+        cutoff = _monotonic() - self.behaviour.position_lag
         seen = self._history[0][1]
         for at, positions in self._history:
             if at > cutoff:
@@ -313,5 +363,6 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
-def _loop_time() -> float:
-    return asyncio.get_running_loop().time()
+def _monotonic() -> float:
+    # System-wide: a state file's times mean the same in the next daemon process.
+    return time.monotonic()
