@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import random
 from decimal import Decimal
+from pathlib import Path
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Request
@@ -30,6 +31,8 @@ class DoubleConfig(BaseModel):
     anonymous_closes: bool = False  # close replies name no order (like ProjectX's)
     position_lag_ms: int = Field(0, ge=0)
     prices: dict[str, Decimal] = Field(default_factory=dict)
+    # Where the exchange keeps its state across daemon restarts (see `SlowBroker`).
+    state_file: Path | None = None
 
 
 class DoubleSettings(BrokerSettings):
@@ -52,7 +55,7 @@ def _build(settings: DoubleSettings, context: BrokerContext) -> Broker:
     behaviour = Behaviour(delay, config.position_lag_ms / 1000,
                           anonymous_closes=config.anonymous_closes)  # fmt: skip
     accounts = [account_id for account_id, _ in context.accounts]
-    return ServedSlowBroker(accounts, dict(config.prices) or None, behaviour)
+    return ServedSlowBroker(accounts, dict(config.prices) or None, behaviour, config.state_file)
 
 
 register("test_double", DoubleSettings, _build)
@@ -76,6 +79,7 @@ def _double(runtime: Runtime) -> ServedSlowBroker:
 class Trade(BaseModel):
     symbol: str
     quantity: int  # signed
+    settle: bool = True  # answer once the enforcement it causes is done (False: at once)
 
 
 class Faults(BaseModel):
@@ -85,7 +89,8 @@ class Faults(BaseModel):
 @router.post("/accounts/{account_id}/trades")
 async def trade(account_id: str, body: Trade, runtime: RuntimeDep) -> dict[str, Any]:
     _double(runtime).trade(account_id, body.symbol, body.quantity)
-    await runtime.settle()
+    if body.settle:
+        await runtime.settle()
     return {"data": {}}
 
 

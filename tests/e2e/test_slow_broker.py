@@ -1,7 +1,9 @@
-"""The real daemon on a slow, lossy broker: late fills, a lost reply and a 429 on the closes.
+"""The real daemon on a slow, lossy broker: late fills, a lost reply and a 429 on the closes,
+and a daemon killed while its close request is in flight.
 
 The broker double is loaded as a broker kind through RISK_MANAGER_BROKER_PLUGINS; the test
-trades through its routes and reads the broker's true position history from them.
+trades through its routes and reads the broker's true position history from them. With a state
+file the double's exchange outlives the daemon process, like a real broker's.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from typing import Any
 import pytest
 
 from tests.daemon_process import DaemonProcess
-from tests.e2e.conftest import positions, record_of, wait_for
+from tests.e2e.conftest import positions, record_of, records_of, wait_for
 
 ROOT = Path(__file__).resolve().parents[2]
 CONFIG = """
@@ -39,7 +41,7 @@ SLOWER = "fill_delay_ms = 200\nfill_jitter_ms = 600\nposition_lag_ms = 300"
 @pytest.fixture
 def slow_daemon(
     start_daemon: Callable[..., DaemonProcess], monkeypatch: pytest.MonkeyPatch
-) -> Callable[[str], DaemonProcess]:
+) -> Callable[..., DaemonProcess]:
     monkeypatch.setenv("RISK_MANAGER_BROKER_PLUGINS", "tests.brokers.double_plugin")
     monkeypatch.setenv("PYTHONPATH", str(ROOT))
 
@@ -129,3 +131,35 @@ def test_flatten_of_several_positions_with_every_kind_of_lost_answer_ends_flat(s
     record = record_of(daemon, "max_contracts")
     assert record["status"] == "done"
     assert wait_for(lambda: positions(daemon) == {} or None)
+
+
+def test_a_reduce_in_flight_when_the_daemon_is_killed_is_not_sent_again_after_restart(
+    slow_daemon, start_daemon, tmp_path
+):
+    """kill -9 while the partial close is at the broker and its reply has not come; the
+    restarted daemon resumes the batch while the broker still reports the old position (the
+    fill comes seconds later): it must find its earlier order instead of sending another."""
+    exchange = (tmp_path / "exchange.state").as_posix()
+    double = f'fill_delay_ms = 5000\nposition_lag_ms = 500\nstate_file = "{exchange}"'
+    daemon = slow_daemon("max_contracts.limit = 1", double)
+    daemon.post("/api/v1/test-broker/faults", {"faults": ["hang"]})
+    trade = {"symbol": "MNQ", "quantity": 4, "settle": False}  # its close never completes
+    daemon.post("/api/v1/test-broker/accounts/SIM-1/trades", trade)
+    sent = wait_for(lambda: daemon.get(STATE, params={"symbol": "MNQ"})["closes"], timeout=10)
+    assert sent == [["partial", "SIM-1", "MNQ", "3"]]
+
+    daemon.kill9()  # the close is working at the broker; the daemon never heard back
+    restarted = start_daemon()  # same home, same config: same exchange
+
+    def finished() -> dict[str, Any] | None:
+        state = restarted.get(STATE, params={"symbol": "MNQ"})
+        batches = records_of(restarted, "max_contracts")
+        done = state["idle"] and all(r["status"] == "done" for r in batches)
+        return state if done else None
+
+    state = wait_for(finished, timeout=30)
+    assert state["closes"] == [["partial", "SIM-1", "MNQ", "3"]]  # exactly one closing order
+    assert state["size"] == 1
+    assert min(state["history"][1:]) == 1  # never below the limit at the broker
+    assert wait_for(lambda: positions(restarted) == {"MNQ": 1} or None)
+    assert "outcome unknown" in restarted.output()
