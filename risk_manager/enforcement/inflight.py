@@ -17,6 +17,7 @@ from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from itertools import islice
 
 from risk_manager.domain.events import Order, OrderStatus, OrderType, Side
 from risk_manager.state.send_rows import SendRow, SendRows
@@ -24,6 +25,7 @@ from risk_manager.state.store import Store
 
 RECENT_ORDERS = 2000  # order states remembered for a send whose reply has not arrived yet
 CLOCK_SKEW = timedelta(seconds=1)  # the broker's timestamps against ours
+LOOK_BACK = 64  # latest order updates searched for look-alikes of a send (see `_look_alikes`)
 
 
 @dataclass(eq=False, slots=True)
@@ -55,6 +57,7 @@ class OrderBook:
     def __init__(self, store: Store | None = None) -> None:
         self._store = store
         self._orders: OrderedDict[str, Order] = OrderedDict()
+        self._working: set[str] = set()  # ids whose latest state is WORKING
         self._changed: dict[str, asyncio.Event] = {}
         self._open: dict[str, list[Sent]] = {}
         self._claimed: set[str] = set()
@@ -75,8 +78,12 @@ class OrderBook:
         """An order update arrived from the broker (called for every one, on the loop)."""
         self._orders[order.order_id] = order
         self._orders.move_to_end(order.order_id)
+        if order.status is OrderStatus.WORKING:
+            self._working.add(order.order_id)
+        else:
+            self._working.discard(order.order_id)
         while len(self._orders) > RECENT_ORDERS:
-            self._orders.popitem(last=False)
+            self._working.discard(self._orders.popitem(last=False)[0])
         waiter = self._changed.get(order.order_id)
         if waiter is not None:
             waiter.set()
@@ -147,8 +154,9 @@ class OrderBook:
         """Remember a send before the request goes out: a lost reply (or a crash) still counts."""
         sent.seen_before = frozenset(self._orders)
         self._open.setdefault(sent.account_id, []).append(sent)
-        # Only the orders that could be mistaken for this one need to survive a restart.
-        alike = frozenset(o for o in sent.seen_before if _alike(sent, self._orders[o]))
+        if self._store is None:
+            return
+        alike = self._look_alikes(sent)
 
         def insert(rows: SendRows) -> None:
             sent.row_id = rows.insert(
@@ -157,6 +165,19 @@ class OrderBook:
             )  # fmt: skip
 
         self._write(insert)
+
+    def _look_alikes(self, sent: Sent) -> frozenset[str]:
+        """The orders seen before `sent` that `could_be` would take for it: only these need to
+        survive a restart. That is a working one (it may fill after the send) or a final one
+        updated within the clock skew of it, among the latest `LOOK_BACK` updates: this runs
+        before every close request, so the whole book (up to `RECENT_ORDERS`) is not scanned."""
+        recent: list[Order] = []
+        for order in islice(reversed(self._orders.values()), LOOK_BACK):
+            if order.updated_at < sent.sent_at - CLOCK_SKEW:
+                break
+            recent.append(order)
+        working = (self._orders[order_id] for order_id in self._working)
+        return frozenset(o.order_id for o in (*recent, *working) if _alike(sent, o))
 
     def claim(self, sent: Sent, order_id: str) -> None:
         sent.order_id = order_id

@@ -7,6 +7,7 @@ left as sends whose outcome is unknown and settles them before anything else is 
 from __future__ import annotations
 
 import asyncio
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -77,15 +78,20 @@ def test_look_alike_orders_seen_before_the_send_are_never_taken_for_it(tmp_path:
     store = Store(tmp_path / "daemon.sqlite3")
     book = OrderBook(store)
     alike, limit, smaller = _order("1"), _order("2", kind=OrderType.LIMIT), _order("3", 2)
-    for order in (alike, limit, smaller):
+    hour_ago = NOW - timedelta(hours=1)
+    # A working one placed long ago may still fill after the send; a filled one cannot.
+    working = replace(_order("5"), updated_at=hour_ago)
+    filled = replace(_order("6"), updated_at=hour_ago, status=OrderStatus.FILLED)
+    for order in (working, filled, alike, limit, smaller):
         book.observe(order)
     book.add(_sell_3(NOW - timedelta(milliseconds=10)))
 
     again = OrderBook(store)
     (restored,) = again.restore()
 
-    assert restored.seen_before == {"1"}  # only what could be mistaken for it is journaled
+    assert restored.seen_before == {"1", "5"}  # only what could be mistaken for it is kept
     assert not again.could_be(restored, alike)
+    assert not again.could_be(restored, replace(working, updated_at=NOW))
     assert again.could_be(restored, _order("4"))
 
 
