@@ -7,6 +7,7 @@ from pathlib import Path
 
 from loguru import logger
 
+from risk_manager.alert_watch import AlertWatch, attach_notifier
 from risk_manager.auth import AdminAuth
 from risk_manager.brokers import registry as brokers
 from risk_manager.brokers.base import ClockProvider
@@ -16,8 +17,6 @@ from risk_manager.config import Config
 from risk_manager.domain.money import ZERO
 from risk_manager.enforcement.engine import RiskEngine
 from risk_manager.enforcement.executor import Executor
-from risk_manager.notify.watch import AlertWatch
-from risk_manager.notify.wiring import attach_notifier
 from risk_manager.paths import HomePaths
 from risk_manager.pipeline import Pipeline
 from risk_manager.runtime import Intake, Runtime

@@ -25,6 +25,7 @@ import psutil
 from loguru import logger
 
 from risk_manager import logs
+from risk_manager.alert_watch import AlertWatch, watch_loop
 from risk_manager.api.app import create_app
 from risk_manager.api.listen import ApiServer, api_server, bind, url_host
 from risk_manager.assembly import assemble
@@ -45,8 +46,6 @@ from risk_manager.enforcement.journal import pending_batches
 from risk_manager.event_tap import EventRecorder
 from risk_manager.exit_codes import EXIT_CONFIG, EXIT_OK, EXIT_START, EXIT_UNEXPECTED, StartupError
 from risk_manager.home_files import ensure_config, lock_home, write_marker
-from risk_manager.notify.watch import AlertWatch
-from risk_manager.notify.wiring import watch_loop
 from risk_manager.paths import HomePaths
 from risk_manager.reconcile import reconcile
 from risk_manager.runtime import Runtime

@@ -7,18 +7,36 @@ from __future__ import annotations
 
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 from loguru import logger
 
+from risk_manager.bus import EventBus
+from risk_manager.clock import Clock
 from risk_manager.config.models import Config
+from risk_manager.enforcement.engine import RiskEngine
 from risk_manager.enforcement.lockouts import Lockout
 from risk_manager.errors import NotAllowed, NotFound
+from risk_manager.pipeline import Pipeline
 from risk_manager.rules.registry import build_rules
 from risk_manager.state.ledger import AccountState
+from risk_manager.state.store import Store
 
-if TYPE_CHECKING:
-    from risk_manager.runtime import Runtime
+
+class Daemon(Protocol):
+    """What the actions use of the running daemon. `risk_manager.runtime.Runtime` is one; it
+    is assembled from this package, so naming it here would point the import graph upwards."""
+
+    config: Config
+    clock: Clock
+    store: Store
+    pipeline: Pipeline
+    engine: RiskEngine
+    bus: EventBus
+
+    def critical(self, kind: str, message: str) -> None: ...
+
+    async def settle(self) -> None: ...
 
 
 def _unlock_disabled() -> NotAllowed:
@@ -35,7 +53,7 @@ class Unlocked:
 class AdminActions:
     """The service object behind the admin routes (and the `RunningDaemon` of a reload)."""
 
-    def __init__(self, runtime: Runtime) -> None:
+    def __init__(self, runtime: Daemon) -> None:
         self.runtime = runtime
 
     # -- RunningDaemon, for config reloads ----------------------------------------------------

@@ -1,7 +1,10 @@
 """Look for conditions no single event announces and publish them as alerts: a broker link
 down longer than the threshold (and its return), quotes gone stale for held positions, and
 losses reaching the warning levels of their limits. Runs once a second (`watch_loop`); loss
-gauges are also read right after each fill."""
+gauges are also read right after each fill.
+
+It reads the whole running daemon (`Runtime`), so it sits above it, beside the assembly that
+attaches it; `notify/` below holds only what the configuration and the notifier need."""
 
 from __future__ import annotations
 
@@ -13,11 +16,14 @@ from loguru import logger
 
 from risk_manager.domain.money import ZERO
 from risk_manager.health import stale_symbols
+from risk_manager.notify.notifier import Notifier
 from risk_manager.notify.text import usd
 from risk_manager.rules.base import RuleContext
 from risk_manager.runtime import Runtime
 from risk_manager.state.ledger import AccountState
-from risk_manager.state.notifications import LossWarningLog
+from risk_manager.state.notifications import LossWarningLog, NotificationOutbox
+
+WATCH_SECONDS = 1.0
 
 
 class AlertWatch:
@@ -114,3 +120,31 @@ class AlertWatch:
                     account_id=account_id, rule=rule.name, gauge=gauge.name, level_percent=level,
                     loss=str(gauge.loss), limit=str(gauge.limit),
                 )  # fmt: skip
+
+
+def attach_notifier(runtime: Runtime) -> AlertWatch:
+    """Subscribe a notifier and the alert watch to the bus (before anything is published
+    that they should see); returns the watch for `watch_loop`."""
+    pipeline = runtime.pipeline
+    notifier = Notifier(
+        runtime.config.notifications, runtime.paths.secrets_dir,
+        NotificationOutbox(runtime.store),
+        {account_id: account.name for account_id, account in pipeline.accounts.items()},
+        pipeline.calendar.tz, runtime.clock.now,
+    )  # fmt: skip
+    runtime.bus.subscribe(notifier.on_bus)
+    runtime.notifier = notifier
+    today = pipeline.calendar.day_of(runtime.clock.now())
+    watch = AlertWatch(runtime, LossWarningLog(runtime.store, today))
+    runtime.bus.subscribe(watch.on_bus)
+    return watch
+
+
+async def watch_loop(watch: AlertWatch) -> None:
+    """Run the alert watch every second; a failing check is logged, never fatal."""
+    while True:
+        await asyncio.sleep(WATCH_SECONDS)
+        try:
+            watch.check()
+        except Exception:
+            logger.opt(exception=True).error("Alert watch check failed")
