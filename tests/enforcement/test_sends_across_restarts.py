@@ -171,6 +171,32 @@ def test_a_close_sent_before_the_crash_is_found_and_not_sent_again(tmp_path: Pat
     asyncio.run(scenario())
 
 
+def test_a_flatten_after_the_restart_closes_only_what_the_earlier_close_does_not(
+    tmp_path: Path,
+) -> None:
+    """What a reconcile plans for exposure under a lockout: a flatten while the previous run's
+    partial close is still working. It must not cancel that close as the trader's order, and
+    must send only the contract it leaves."""
+
+    async def scenario() -> None:
+        rig = Restart(tmp_path, Behaviour(fill_delay=1.0, position_lag=0.2))
+        await rig.broker.connect(rig.deliver)
+        rig.broker.trade("A", "MNQ", 4)
+        rig.crashed_run(_sell_3(WallClock().now()))
+        await rig.broker.partial_close("A", "MNQ", 3)  # reached the broker; the reply was lost
+
+        await rig.new_run([Step(ActionKind.FLATTEN)])
+
+        first, last = rig.closes()  # the one left: 1 contract, by a partial or a whole close
+        assert first == ("partial", "A", "MNQ", "3")
+        assert last in (("partial", "A", "MNQ", "1"), ("close", "A", "MNQ"))
+        assert [c for c in rig.broker.calls if c[0] == "cancel"] == []
+        assert rig.broker.size("A", "MNQ") == 0
+        assert min(size for _, p in rig.broker._history for size in p.values()) >= 0
+
+    asyncio.run(scenario())
+
+
 def test_a_close_journaled_but_never_sent_is_sent_by_the_new_run(tmp_path: Path) -> None:
     async def scenario() -> None:
         rig = Restart(tmp_path, Behaviour(fill_delay=0.05))
