@@ -220,10 +220,10 @@ def test_a_gateway_down_at_start_is_retried_and_the_account_protected_once_it_an
     with FakeGateway(ping_interval=1.0, port=gateway.port) as gateway:
         gateway.add_account(ACCOUNT_ID, "PRAC-V2-4011")
         gateway.set_price(MNQ, "21000")
-        wait(lambda: gateway.subscribers("user") == 1, timeout=60, what="the connection")
-        assert daemon.get("/api/v1/health")["broker"] == {
-            "kind": "projectx", "connected": True, "error": None,
-        }  # fmt: skip
+        connected = {"kind": "projectx", "connected": True, "error": None}
+        wait(lambda: daemon.get("/api/v1/health")["broker"] == connected, timeout=60,
+             what="the connection")  # fmt: skip
+        wait(lambda: gateway.subscribers("user") == 1, what="the user hub subscription")
         losing_trade(gateway)
         wait(lambda: gateway.position(ACCOUNT_ID, MNQ) == 0, what="the account to go flat")
         wait(lambda: "daily_realized_loss" in lockout_rules(daemon), what="the lockout")
