@@ -139,4 +139,7 @@ class DaemonProcess:
         if self.proc is not None and self.proc.poll() is None:
             self.proc.kill()
             self.proc.wait(10)
+        if self.proc is not None:
+            # Also after a failed start or an exit of its own: a handle left for the garbage
+            # collector surfaces as a ResourceWarning failing whichever test runs next.
             self.log.close()
