@@ -81,8 +81,10 @@ class DaemonProcess:
         deadline = time.monotonic() + timeout
         while not url_file.exists():
             if self.proc.poll() is not None:
+                self.ensure_stopped()
                 raise RuntimeError(f"daemon exited {self.proc.returncode}:\n{self.output()}")
             if time.monotonic() > deadline:
+                self.ensure_stopped()  # the caller never gets this object to stop it
                 raise TimeoutError(f"daemon not ready:\n{self.output()}")
             time.sleep(0.02)
         self.url = url_file.read_text().strip()
