@@ -60,6 +60,7 @@ def assemble(
         engine, executor, crashed, auth, storage=storage,
     )  # fmt: skip
     alert_watch = attach_notifier(runtime)
+    storage.check_start()
     if crashed:
         bus.alert("crash_recovered", "critical", "The previous run did not stop cleanly "
                   "(crash, kill or power loss); restarted and recovering")  # fmt: skip

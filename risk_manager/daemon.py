@@ -198,14 +198,15 @@ class Daemon:
         crashed = self.paths.running_marker.exists()
         if crashed:
             logger.critical("The previous run did not stop cleanly (crash or kill); recovering")
-        self.paths.running_marker.write_text(str(os.getpid()))
+        write_marker(self.paths.running_marker, str(os.getpid()))
         restored = backup.prepare(
             self.paths.database, self.paths.backups_dir, self.paths.history_marker,
             datetime.now(UTC),
         )  # fmt: skip
         runtime, self._alert_watch = assemble(config, config_file, self.paths, crashed)
         self.runtime = runtime
-        self.paths.history_marker.touch()  # from now on this home's state is never new
+        with contextlib.suppress(OSError):  # a full disk: the database itself shows history
+            self.paths.history_marker.touch()  # from now on this home's state is never new
         runtime.state_restored = restored
         self._backups = backup.BackupSchedule(
             self.paths.database, self.paths.backups_dir,

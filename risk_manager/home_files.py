@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import os
 import sys
 from importlib import resources
@@ -47,7 +48,13 @@ def write_marker(path: Path, text: str) -> None:
 
 def lock_home(paths: HomePaths) -> IO[str]:
     """Hold an OS lock on the home for the life of the process (released even by kill -9)."""
-    handle = (paths.state_dir / "daemon.lock").open("a+")
+    lock_file = paths.state_dir / "daemon.lock"
+    try:
+        handle = lock_file.open("a+")
+    except OSError as error:
+        if error.errno != errno.EROFS or not lock_file.exists():
+            raise
+        handle = lock_file.open()  # a read-only file system: a lock needs no write access
     try:
         if sys.platform == "win32":
             import msvcrt

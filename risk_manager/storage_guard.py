@@ -47,6 +47,12 @@ class StorageGuard:
         self._waited = 0.0
         store.writer.on_change = self._changed
 
+    def check_start(self) -> None:
+        """Call once the notifier listens: a disk that refused writes at start counts too."""
+        if (failure := self.store.degraded) is not None:
+            logger.critical("Started on a disk that takes no writes: {}", failure)
+            self._changed(failure)
+
     def _changed(self, failure: str | None) -> None:
         gate = self.engine.gate
         now = self.clock.now()

@@ -22,6 +22,7 @@ from pathlib import Path
 from loguru import logger
 
 from risk_manager.exit_codes import StateError
+from risk_manager.state.durable import is_storage_error
 
 PREFIX = "risk_manager-"
 SUFFIX = ".sqlite3"
@@ -99,6 +100,8 @@ def problem_with(database: Path) -> str | None:
         finally:
             db.close()
     except sqlite3.DatabaseError as error:
+        if is_storage_error(error):
+            return None  # a full or read-only disk, not a bad file: the store copes with that
         return f"unreadable ({error})"
     if verdict != "ok":
         return f"corrupt ({verdict})"

@@ -15,6 +15,7 @@ import errno
 import sqlite3
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from loguru import logger
@@ -40,6 +41,55 @@ def is_storage_error(error: BaseException) -> bool:
     return isinstance(error, OSError) and error.errno in _STORAGE_ERRNOS
 
 
+def open_database(
+    path: Path, prepare: Callable[[sqlite3.Connection], None]
+) -> tuple[sqlite3.Connection, str | None]:
+    """A writable connection, prepared (pragmas, schema), and None; on a full or read-only disk
+    a read-only connection and why (the writer then starts queueing; `retry()` reopens)."""
+    try:
+        return open_writable(path, prepare), None
+    except sqlite3.Error as error:
+        if not is_storage_error(error):
+            raise
+        return _open_read_only(path), str(error)
+
+
+def open_writable(path: Path, prepare: Callable[[sqlite3.Connection], None]) -> sqlite3.Connection:
+    # Autocommit mode: transactions are opened explicitly with BEGIN IMMEDIATE.
+    db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    try:
+        prepare(db)
+        db.execute("BEGIN IMMEDIATE")  # a read-only file system refuses the write lock
+        db.execute("ROLLBACK")
+    except BaseException:
+        db.close()
+        raise
+    return db
+
+
+def _open_read_only(path: Path) -> sqlite3.Connection:
+    """Read the database on a disk that takes no writes: read-only, or, when even the WAL index
+    cannot be made, the main file alone (right only when no WAL holds commits beyond it)."""
+    uri = path.resolve().as_uri()
+    modes = ["mode=ro"]
+    wal = Path(f"{path}-wal")
+    if not wal.exists() or wal.stat().st_size == 0:
+        modes.append("immutable=1")
+    failure: sqlite3.Error | None = None
+    for mode in modes:
+        db = sqlite3.connect(f"{uri}?{mode}", uri=True, isolation_level=None,
+                             check_same_thread=False)  # fmt: skip
+        try:
+            db.execute("SELECT COUNT(*) FROM sqlite_master").fetchone()
+        except sqlite3.Error as error:
+            db.close()
+            failure = error
+            continue
+        return db
+    assert failure is not None
+    raise failure
+
+
 @dataclass(frozen=True, slots=True)
 class Statement:
     sql: str
@@ -49,9 +99,15 @@ class Statement:
 class Writer:
     """The one path for writes: run now, or record while the storage is unavailable."""
 
-    def __init__(self, db: sqlite3.Connection, name: str = "state database") -> None:
+    def __init__(
+        self, db: sqlite3.Connection, name: str = "state database", *,
+        failure: str | None = None, reopen: Callable[[], sqlite3.Connection] | None = None,
+    ) -> None:  # fmt: skip
+        """`failure`: the storage failed already when `db` was opened (read-only then);
+        `reopen`: how `retry()` gets a writable connection in its place."""
         self._db = db
         self.name = name
+        self._reopen = reopen if failure is not None else None
         self._tx: list[Statement] = []
         self._tx_keys: set[str] = set()
         self._tx_ids: dict[str, int] = {}
@@ -61,9 +117,14 @@ class Writer:
         self.pending_statements = 0
         self._pending_keys: set[str] = set()
         self._pending_ids: dict[str, int] = {}
-        self.failure: str | None = None  # why writes are only recorded (None: healthy)
+        self.failure = failure  # why writes are only recorded (None: healthy)
         self.dropped = 0  # transactions a replay refused for a non-storage reason (a bug)
         self.on_change: Callable[[str | None], None] | None = None
+
+    @property
+    def db(self) -> sqlite3.Connection:
+        """The connection, for reads (it changes when a read-only start becomes writable)."""
+        return self._db
 
     @property
     def recording(self) -> bool:
@@ -176,6 +237,10 @@ class Writer:
             return True
         assert not self._tx, "retry() runs between transactions"
         try:
+            if self._reopen is not None:
+                writable = self._reopen()
+                self._db.close()
+                self._db, self._reopen = writable, None
             self._replay()
         except sqlite3.Error as error:
             self._abandon()

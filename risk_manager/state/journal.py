@@ -22,8 +22,7 @@ def _dumps(value: Any) -> str:
 class JournalRows:
     """Writes of batch rows (inside the caller's transaction) and the pending ones."""
 
-    def __init__(self, db: sqlite3.Connection, writer: Writer) -> None:
-        self._db = db
+    def __init__(self, writer: Writer) -> None:
         self._writer = writer
 
     def open(
@@ -65,7 +64,7 @@ class JournalRows:
 
     def pending(self) -> list[tuple[int, str, list[dict[str, Any]]]]:
         """Batches committed but not completed: id, account, steps as recorded."""
-        rows = self._db.execute(
+        rows = self._writer.db.execute(
             "SELECT id, account_id, steps FROM enforcement WHERE status = 'pending' ORDER BY id"
         ).fetchall()
         return [(i, a, json.loads(steps)) for i, a, steps in rows]

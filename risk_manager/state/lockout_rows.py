@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sqlite3
 from datetime import datetime
 from typing import NamedTuple
 
@@ -28,13 +27,12 @@ def _instant(text: str | None) -> datetime | None:
 class LockoutRows:
     """Reads and writes of lockout rows (inside the caller's transaction)."""
 
-    def __init__(self, db: sqlite3.Connection, writer: Writer) -> None:
-        self._db = db
+    def __init__(self, writer: Writer) -> None:
         self._writer = writer
 
     def active(self) -> list[LockoutRow]:
         """Lockouts not ended yet, oldest first."""
-        rows = self._db.execute(
+        rows = self._writer.db.execute(
             "SELECT id, account_id, rule, symbol, reason, started_at, end_kind, until, state"
             " FROM lockouts WHERE ended_at IS NULL ORDER BY id"
         )

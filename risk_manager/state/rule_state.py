@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import sqlite3
 from typing import Any
 
 from risk_manager.state.durable import Writer
@@ -12,11 +11,13 @@ from risk_manager.state.durable import Writer
 class RuleStateStore:
     """Cached in memory; written through inside the caller's transaction."""
 
-    def __init__(self, db: sqlite3.Connection, writer: Writer) -> None:
+    def __init__(self, writer: Writer) -> None:
         self._writer = writer
         self._cache: dict[tuple[str, str], dict[str, Any]] = {
             (account, rule): json.loads(state)
-            for account, rule, state in db.execute("SELECT account_id, rule, state FROM rule_state")
+            for account, rule, state in writer.db.execute(
+                "SELECT account_id, rule, state FROM rule_state"
+            )
         }
 
     def get(self, account_id: str, rule: str) -> dict[str, Any]:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import sqlite3
 from datetime import datetime
 from typing import NamedTuple
 
@@ -27,8 +26,7 @@ class SendRow(NamedTuple):
 class SendRows:
     """Reads and writes of send rows (inside the caller's transaction)."""
 
-    def __init__(self, db: sqlite3.Connection, writer: Writer) -> None:
-        self._db = db
+    def __init__(self, writer: Writer) -> None:
         self._writer = writer
 
     def insert(
@@ -76,7 +74,7 @@ class SendRows:
 
     def unfinished(self) -> list[SendRow]:
         """Every send still open, oldest first."""
-        rows = self._db.execute(
+        rows = self._writer.db.execute(
             "SELECT id, account_id, symbol, side, quantity, position_before, sent_at,"
             " seen_before, order_id, acknowledged, filled_at FROM closing_sends ORDER BY id"
         ).fetchall()

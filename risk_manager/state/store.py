@@ -20,7 +20,8 @@ from loguru import logger
 
 from risk_manager.domain.contracts import ContractSpec
 from risk_manager.domain.events import Fill, Order, OrderStatus, OrderType, Side
-from risk_manager.state.durable import Writer
+from risk_manager.exit_codes import StartupError
+from risk_manager.state.durable import Writer, open_database, open_writable
 from risk_manager.state.history import HistoryReader
 from risk_manager.state.journal import JournalRows
 from risk_manager.state.ledger import AccountState, DayTotals, Position
@@ -39,6 +40,13 @@ def _migrations() -> list[tuple[int, str]]:
     return sorted(found)
 
 
+def _migrate(db: sqlite3.Connection) -> None:
+    current = db.execute("PRAGMA user_version").fetchone()[0]
+    for number, script in _migrations():
+        if number > current:
+            db.executescript(f"BEGIN IMMEDIATE;\n{script}\nPRAGMA user_version={number};\nCOMMIT;")
+
+
 def _dec(value: str | None) -> Decimal | None:
     return None if value is None else Decimal(value)
 
@@ -48,35 +56,48 @@ class Store:
 
     def __init__(self, path: Path, *, synchronous: str = "NORMAL") -> None:
         self.path = path
-        # Autocommit mode: transactions are opened explicitly with BEGIN IMMEDIATE.
-        self._db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
-        self._db.execute("PRAGMA journal_mode=WAL")
+        self._synchronous = synchronous
+        # On a full or read-only disk this opens read-only and the writer starts queueing.
+        db, failure = open_database(path, self._prepare)
+        if failure is not None:
+            failure = f"cannot open {path.name} for writing: {failure}"
+        self.writer = Writer(db, failure=failure, reopen=lambda: open_writable(path, self._prepare))
+        if failure is not None:
+            self._check_schema(failure)
+        self._checkpointer: sqlite3.Connection | None = None  # opened at the first checkpoint
+        self._depth = 0
+        # The repositories of the tables other packages keep (no other package writes SQL).
+        self.journal = JournalRows(self.writer)
+        self.lockouts = LockoutRows(self.writer)
+        self.rule_state = RuleStateStore(self.writer)
+        self.trader_sessions = TraderSessionRows(self.writer)
+        self.sends = SendRows(self.writer)
+        self.history = HistoryReader(path)
+
+    @property
+    def _db(self) -> sqlite3.Connection:
+        return self.writer.db
+
+    def _prepare(self, db: sqlite3.Connection) -> None:
+        db.execute("PRAGMA journal_mode=WAL")
         # NORMAL in WAL mode survives a process crash (kill -9) with every commit intact.
-        self._db.execute(f"PRAGMA synchronous={synchronous}")
+        db.execute(f"PRAGMA synchronous={self._synchronous}")
         # Checkpoints copy the WAL into the database file; done automatically they land on
         # whichever commit crosses the threshold, i.e. on the event path. `checkpoint()` does
         # them from a second connection, off the loop thread (WAL lets it run beside writes).
-        self._db.execute("PRAGMA wal_autocheckpoint=0")
-        self._checkpointer = sqlite3.connect(path, check_same_thread=False)
-        self._depth = 0
-        self.migrate()
-        self.writer = Writer(self._db)
-        # The repositories of the tables other packages keep (no other package writes SQL).
-        self.journal = JournalRows(self._db, self.writer)
-        self.lockouts = LockoutRows(self._db, self.writer)
-        self.rule_state = RuleStateStore(self._db, self.writer)
-        self.trader_sessions = TraderSessionRows(self._db, self.writer)
-        self.sends = SendRows(self._db, self.writer)
-        self.history = HistoryReader(path)
+        db.execute("PRAGMA wal_autocheckpoint=0")
+        _migrate(db)
 
     def migrate(self) -> None:
         """Apply numbered migrations newer than the file's user_version."""
+        _migrate(self._db)
+
+    def _check_schema(self, failure: str) -> None:
+        """A read-only start needs the schema complete: migrations are writes."""
         current = self._db.execute("PRAGMA user_version").fetchone()[0]
-        for number, script in _migrations():
-            if number > current:
-                self._db.executescript(
-                    f"BEGIN IMMEDIATE;\n{script}\nPRAGMA user_version={number};\nCOMMIT;"
-                )
+        if current < _migrations()[-1][0]:
+            self._db.close()
+            raise StartupError(f"cannot create or update the state database {self.path}: {failure}")
 
     @contextmanager
     def transaction(self) -> Iterator[Writer]:
@@ -133,11 +154,14 @@ class Store:
             )  # fmt: skip
         else:
             self._checkpoint("TRUNCATE")
-        self._checkpointer.close()
+        if self._checkpointer is not None:
+            self._checkpointer.close()
         self._db.close()
 
     def _checkpoint(self, mode: str) -> None:
         try:
+            if self._checkpointer is None:
+                self._checkpointer = sqlite3.connect(self.path, check_same_thread=False)
             self._checkpointer.execute(f"PRAGMA wal_checkpoint({mode})")
         except sqlite3.Error as error:
             logger.warning("WAL checkpoint failed: {}", error)

@@ -32,12 +32,11 @@ class SessionAlreadyOpen(Exception):
 class TraderSessionRows:
     """Reads and writes of session rows."""
 
-    def __init__(self, db: sqlite3.Connection, writer: Writer) -> None:
-        self._db = db
+    def __init__(self, writer: Writer) -> None:
         self._writer = writer
 
     def open_session(self) -> SessionRow | None:
-        row = self._db.execute(
+        row = self._writer.db.execute(
             "SELECT id, started_at, ended_at FROM trader_sessions WHERE ended_at IS NULL"
         ).fetchone()
         return None if row is None else _row(row)
@@ -60,7 +59,7 @@ class TraderSessionRows:
 
     def overlapping(self, start: datetime, end: datetime) -> list[SessionRow]:
         """Sessions that overlap [start, end), oldest first."""
-        rows = self._db.execute(
+        rows = self._writer.db.execute(
             "SELECT id, started_at, ended_at FROM trader_sessions"
             " WHERE started_at < ? AND (ended_at IS NULL OR ended_at > ?) ORDER BY started_at",
             (_stamp(end), _stamp(start)),

@@ -1,16 +1,24 @@
 """The daemon's home on a 2 MB tmpfs, filled while trading: the daemon stays up and enforcing
 (REDUCING: an exposure-adding fill is flattened), /health says why, and when space returns it
-catches up: after a restart the database holds every fill, none twice."""
+catches up: after a restart the database holds every fill, none twice. A start on a full or a
+read-only home comes up the same way."""
 
 from __future__ import annotations
 
+import os
+import re
 import sqlite3
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
+import httpx
+import pytest
+
 from tests.api.conftest import wait_until
 from tests.daemon_process import MANUAL_CONFIG, DaemonProcess, write_config
-from tests.small_disk import fill, small_disk
+from tests.small_disk import fill, remount, small_disk
 
 # Quieter logs than the test default (DEBUG), or they alone would fill 2 MB.
 CONFIG = MANUAL_CONFIG.replace('level = "DEBUG"', 'level = "INFO"').format(profile="")
@@ -80,5 +88,68 @@ def test_full_disk_while_trading_reduces_then_catches_up(tmp_path: Path) -> None
             assert _size(daemon) == 0
             assert daemon.get("/api/v1/status")["events"]["applied"] == 0  # nothing missed
             assert daemon.stop() == 0
+        finally:
+            daemon.ensure_stopped()
+
+
+def _start_unannounced(daemon: DaemonProcess) -> DaemonProcess:
+    """Start where the URL file cannot be written: read the URL from the console instead."""
+    seen = len(daemon.output())
+    daemon.log = daemon.log_path.open("ab")
+    daemon.proc = subprocess.Popen(
+        [sys.executable, "-m", "risk_manager", "run", "--home", str(daemon.home), "--port", "0",
+         *daemon.extra_args],
+        stdout=daemon.log, stderr=subprocess.STDOUT, env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )  # fmt: skip
+    found = wait_until(
+        lambda: re.search(r"API listening on (http://\S+)", daemon.output()[seen:]),
+        timeout=15, what="the API",
+    )  # fmt: skip
+    daemon.url = found.group(1)
+    daemon.client = httpx.Client(base_url=daemon.url, timeout=10.0)
+    return daemon
+
+
+def _storage(daemon: DaemonProcess) -> dict[str, Any] | None:
+    return daemon.get("/api/v1/health")["storage"]
+
+
+def test_a_start_on_a_full_or_read_only_home_comes_up_reducing(tmp_path: Path) -> None:
+    with small_disk() as disk:
+        home = disk / "home"
+        write_config(home, text=CONFIG)
+        daemon = DaemonProcess(home)
+        daemon.log_path = tmp_path / "console.log"
+        try:
+            daemon.start()
+            daemon.order("buy", 1)
+            assert daemon.stop() == 0
+
+            filler = fill(disk)
+            _start_unannounced(daemon)
+            assert "for writing" in _storage(daemon)["problem"]
+            assert _account(daemon)["trading_state"] == "reducing"
+            assert _size(daemon) == 1  # the state on disk, read without writing
+            daemon.order("buy", 1)
+            wait_until(lambda: _size(daemon) == 1, what="the added contract taken back")
+            filler.unlink()
+            wait_until(lambda: _storage(daemon) is None, timeout=30, what="storage back")
+            assert daemon.stop() == 0
+
+            if not remount(disk, "ro"):
+                pytest.skip("this kernel refuses to remount the tmpfs read-only")
+            try:
+                _start_unannounced(daemon)
+                assert _storage(daemon) is not None
+                daemon.order("sell", 2)  # flattens (allowed) and opens 1 short (taken back)
+                wait_until(lambda: _size(daemon) == 0, what="the short taken back")
+            finally:
+                assert remount(disk, "rw")
+            wait_until(lambda: _storage(daemon) is None, timeout=30, what="storage back")
+            daemon.order("buy", 1)  # the sim's own queue is stored at its next action
+            assert daemon.stop() == 0
+            expected = _sim_fills(home / "state" / "simulator.sqlite3")
+            assert len(expected) == 6
+            assert _fills(home / "state" / "risk_manager.sqlite3") == expected
         finally:
             daemon.ensure_stopped()

@@ -18,7 +18,7 @@ from risk_manager.brokers.simulated.exchange import (
     Snapshot,
 )
 from risk_manager.domain.events import Fill, OrderStatus, OrderType, Side
-from risk_manager.state.durable import Writer
+from risk_manager.state.durable import Writer, open_database, open_writable
 
 SCHEMA_VERSION = 1
 RETRY_SECONDS = 1.0
@@ -79,25 +79,28 @@ def _text(value: Decimal | None) -> str | None:
     return None if value is None else str(value)
 
 
+def _prepare(db: sqlite3.Connection) -> None:
+    db.execute("PRAGMA journal_mode=WAL")
+    db.execute("PRAGMA synchronous=NORMAL")
+    db.executescript(_SCHEMA)
+    db.execute("INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
+
+
 class SimStore:
     """One connection, WAL, synchronous=NORMAL; every action is one transaction."""
 
     def __init__(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
-        # Autocommit mode: transactions are opened explicitly with BEGIN IMMEDIATE.
-        self._db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=NORMAL")
-        self._db.executescript(_SCHEMA)
-        self._db.execute(
-            "INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),)
+        # On a full or read-only disk: read-only, and the writer starts queueing.
+        db, failure = open_database(path, _prepare)
+        self._writer = Writer(
+            db, "simulator database", failure=failure, reopen=lambda: open_writable(path, _prepare)
         )
-        self._writer = Writer(self._db, "simulator database")
         self._next_retry = 0.0
 
     def load(self) -> Snapshot:
         """Everything the exchange needs to resume: accounts, open state, fills, prices, ids."""
-        db = self._db
+        db = self._writer.db
         meta = dict(db.execute("SELECT key, value FROM meta").fetchall())
         accounts = [
             SimAccount(aid, name, Decimal(balance), bool(can_trade), seq)
@@ -244,4 +247,4 @@ class SimStore:
         """Close the file (a last try at queued rows first); the store is unusable afterwards."""
         if not self._writer.retry():
             logger.error("Simulator state not stored: {}", self._writer.failure)
-        self._db.close()
+        self._writer.db.close()
