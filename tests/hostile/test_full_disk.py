@@ -16,12 +16,16 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.api.conftest import wait_until
+from risk_manager.auth.passwords import hash_password, save_secret
+from tests.api.conftest import ADMIN, ITERATIONS, PASSWORD, call, error_code, login, wait_until
 from tests.daemon_process import MANUAL_CONFIG, DaemonProcess, write_config
 from tests.small_disk import fill, remount, small_disk
 
-# Quieter logs than the test default (DEBUG), or they alone would fill 2 MB.
-CONFIG = MANUAL_CONFIG.replace('level = "DEBUG"', 'level = "INFO"').format(profile="")
+# Quieter logs than the test default (DEBUG), or they alone would fill 2 MB; a rule that never
+# fires, so a config replacement is not refused as empty.
+CONFIG = MANUAL_CONFIG.replace('level = "DEBUG"', 'level = "INFO"').format(
+    profile="daily_realized_loss.limit = 100000"
+)
 
 
 def _fills(database: Path) -> list[str]:
@@ -47,10 +51,12 @@ def test_full_disk_while_trading_reduces_then_catches_up(tmp_path: Path) -> None
     with small_disk() as disk:
         home = disk / "home"
         write_config(home, text=CONFIG)
+        save_secret(home / "secrets" / "admin.json", hash_password(PASSWORD, iterations=ITERATIONS))
         daemon = DaemonProcess(home)
         daemon.log_path = tmp_path / "console.log"  # not on the small disk
         try:
             daemon.start()
+            admin = login(daemon)
             daemon.order("buy", 1)
             daemon.order("sell", 1)
             assert _account(daemon)["trading_state"] == "active"
@@ -64,6 +70,14 @@ def test_full_disk_while_trading_reduces_then_catches_up(tmp_path: Path) -> None
             assert account["trading_state"] == "reducing"
             assert [c["name"] for c in account["conditions"]] == ["storage_unavailable"]
             wait_until(lambda: _size(daemon) == 0, what="the entry flattened")
+            changed = CONFIG.replace(
+                "snapshot_interval_seconds = 30", "snapshot_interval_seconds = 20"
+            )
+            toml = {**admin, "Content-Type": "application/toml"}
+            refused = call(daemon, "PUT", f"{ADMIN}/config", toml, content=changed.encode())
+            assert refused.status_code == 507, refused.text
+            assert error_code(refused) == "config_write_failed"
+            assert (home / "config" / "risk_manager.toml").read_text() == CONFIG  # the last good
 
             daemon.order("sell", 1)  # a new short: exposure again, flattened again
             wait_until(lambda: _size(daemon) == 0, what="the short flattened")
