@@ -51,7 +51,7 @@ def open_database(
     except sqlite3.Error as error:
         if not is_storage_error(error):
             raise
-        return _open_read_only(path), str(error)
+        return open_read_only(path), str(error)
 
 
 def open_writable(path: Path, prepare: Callable[[sqlite3.Connection], None]) -> sqlite3.Connection:
@@ -67,7 +67,7 @@ def open_writable(path: Path, prepare: Callable[[sqlite3.Connection], None]) -> 
     return db
 
 
-def _open_read_only(path: Path) -> sqlite3.Connection:
+def open_read_only(path: Path) -> sqlite3.Connection:
     """Read the database on a disk that takes no writes: read-only, or, when even the WAL index
     cannot be made, the main file alone (right only when no WAL holds commits beyond it)."""
     uri = path.resolve().as_uri()

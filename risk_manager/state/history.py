@@ -13,6 +13,8 @@ from contextlib import closing
 from pathlib import Path
 from typing import TypeVar
 
+from risk_manager.state.durable import open_read_only
+
 T = TypeVar("T")
 
 
@@ -20,12 +22,13 @@ class HistoryReader:
     """Runs a query function in a worker thread on its own read-only connection."""
 
     def __init__(self, path: Path) -> None:
-        self._uri = f"{path.resolve().as_uri()}?mode=ro"
+        self._path = path
 
     async def read(self, query: Callable[[sqlite3.Connection], T]) -> T:
         """`query(connection)` in a worker thread; the connection is closed afterwards."""
         return await asyncio.to_thread(self._run, query)
 
     def _run(self, query: Callable[[sqlite3.Connection], T]) -> T:
-        with closing(sqlite3.connect(self._uri, uri=True)) as db:
+        # Also on a full or read-only disk, where a plain read-only open can fail.
+        with closing(open_read_only(self._path)) as db:
             return query(db)

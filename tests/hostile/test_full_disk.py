@@ -28,6 +28,13 @@ CONFIG = MANUAL_CONFIG.replace('level = "DEBUG"', 'level = "INFO"').format(
 )
 
 
+READS = (
+    "/health", "/status", "/accounts", "/accounts/SIM-1/positions", "/accounts/SIM-1/pnl",
+    "/accounts/SIM-1/lockouts", "/accounts/SIM-1/enforcement", "/enforcement", "/rules",
+    "/trader/sessions",
+)  # fmt: skip
+
+
 def _fills(database: Path) -> list[str]:
     with sqlite3.connect(database) as db:
         return [row[0] for row in db.execute("SELECT event_id FROM fills ORDER BY event_id")]
@@ -144,6 +151,9 @@ def test_a_start_on_a_full_or_read_only_home_comes_up_reducing(tmp_path: Path) -
             assert "for writing" in _storage(daemon)["problem"]
             assert _account(daemon)["trading_state"] == "reducing"
             assert _size(daemon) == 1  # the state on disk, read without writing
+            for path in READS:  # every read route answers from a database opened read-only
+                assert daemon.client is not None
+                assert daemon.client.get(f"/api/v1{path}").status_code == 200, path
             daemon.order("buy", 1)
             wait_until(lambda: _size(daemon) == 1, what="the added contract taken back")
             filler.unlink()
