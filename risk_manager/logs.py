@@ -87,10 +87,18 @@ class FallbackFile:
             sys.stderr.write(message)
 
     def _close(self) -> None:
-        file, self._file = self._file, None
-        if file is not None:
+        sink, self._file = self._file, None
+        if sink is None:
+            return
+        try:
+            sink.stop()
+        except OSError:
+            # Its flush failed before the close: close the file itself (the unwritten tail of
+            # the failed record is dropped; the record went to stderr).
             with contextlib.suppress(OSError):
-                file.stop()
+                opened = getattr(sink, "_file", None)
+                if opened is not None:
+                    opened.close()
 
     def stop(self) -> None:
         """Called by loguru when the sink is removed."""

@@ -19,6 +19,7 @@ import pytest
 from risk_manager.auth.passwords import hash_password, save_secret
 from tests.api.conftest import ADMIN, ITERATIONS, PASSWORD, call, error_code, login, wait_until
 from tests.daemon_process import MANUAL_CONFIG, DaemonProcess, write_config
+from tests.notify.receiver import Receiver
 from tests.small_disk import fill, remount, small_disk
 
 # Quieter logs than the test default (DEBUG), or they alone would fill 2 MB; a rule that never
@@ -54,10 +55,17 @@ def _size(daemon: DaemonProcess) -> int:
     return sum(p["size"] for p in positions)
 
 
+def _kinds(receiver: Receiver) -> list[tuple[str, str]]:
+    return [(r.json["kind"], r.json["severity"]) for r in receiver.delivered()]
+
+
 def test_full_disk_while_trading_reduces_then_catches_up(tmp_path: Path) -> None:
-    with small_disk() as disk:
+    with small_disk() as disk, Receiver() as receiver:
         home = disk / "home"
-        write_config(home, text=CONFIG)
+        hook = '[notifications.channels.hook]\nkind = "webhook"\nsecret = "hook.url"\n'
+        write_config(home, text=f'{CONFIG}\n{hook}min_severity = "info"\n')
+        (home / "secrets").mkdir()
+        (home / "secrets" / "hook.url").write_text(f"{receiver.url}/hook")
         save_secret(home / "secrets" / "admin.json", hash_password(PASSWORD, iterations=ITERATIONS))
         daemon = DaemonProcess(home)
         daemon.log_path = tmp_path / "console.log"  # not on the small disk
@@ -84,7 +92,14 @@ def test_full_disk_while_trading_reduces_then_catches_up(tmp_path: Path) -> None
             refused = call(daemon, "PUT", f"{ADMIN}/config", toml, content=changed.encode())
             assert refused.status_code == 507, refused.text
             assert error_code(refused) == "config_write_failed"
-            assert (home / "config" / "risk_manager.toml").read_text() == CONFIG  # the last good
+            assert (
+                "snapshot_interval_seconds = 30"
+                in (home / "config" / "risk_manager.toml").read_text()
+            )
+            receiver.wait_for(
+                lambda _: ("storage_unavailable", "critical") in _kinds(receiver),
+                what="the critical alert",
+            )  # fmt: skip
 
             daemon.order("sell", 1)  # a new short: exposure again, flattened again
             wait_until(lambda: _size(daemon) == 0, what="the short flattened")
@@ -97,6 +112,9 @@ def test_full_disk_while_trading_reduces_then_catches_up(tmp_path: Path) -> None
                 timeout=30, what="storage back",
             )  # fmt: skip
             assert _account(daemon)["trading_state"] == "active"
+            receiver.wait_for(
+                lambda _: ("storage_recovered", "info") in _kinds(receiver), what="recovered"
+            )  # fmt: skip
             daemon.order("buy", 1)
             daemon.order("sell", 1)
             assert daemon.stop() == 0
@@ -105,6 +123,8 @@ def test_full_disk_while_trading_reduces_then_catches_up(tmp_path: Path) -> None
             expected = _sim_fills(home / "state" / "simulator.sqlite3")
             assert len(expected) == 8  # 2 + entry and its flatten, twice + 2
             assert _fills(database) == expected  # none lost, none twice
+            with sqlite3.connect(database) as db:  # the alert's outbox row: queued, sent, gone
+                assert db.execute("SELECT COUNT(*) FROM notification_outbox").fetchone() == (0,)
             daemon.start()
             assert _size(daemon) == 0
             assert daemon.get("/api/v1/status")["events"]["applied"] == 0  # nothing missed
