@@ -29,6 +29,7 @@ CONDITION = "storage_unavailable"
 QUEUE_LIMIT = 200_000  # queued statements (~100 MB of memory)
 RETRY_MIN_SECONDS = 1.0
 RETRY_MAX_SECONDS = 8.0  # a replay is work on the loop: fewer tries while it keeps failing
+REPLAY_BUDGET = 5_000  # statements per retry (~50 ms on the loop); a longer queue takes turns
 _MIN_FREE_BYTES = 64 * 1024
 
 
@@ -82,7 +83,11 @@ class StorageGuard:
         if self._waited < self._wait:
             return
         self._waited = 0.0
-        if _looks_writable(self.store.path) and self.store.retry_writes():
+        before = self.store.writer.pending_statements
+        if _looks_writable(self.store.path) and self.store.retry_writes(REPLAY_BUDGET):
+            return
+        if self.store.writer.pending_statements < before:  # stored a part: go on next tick
+            self._wait = RETRY_MIN_SECONDS
             return
         self.retries += 1
         self._wait = min(self._wait * 2, RETRY_MAX_SECONDS)

@@ -119,6 +119,7 @@ class Writer:
         self._pending_ids: dict[str, int] = {}
         self.failure = failure  # why writes are only recorded (None: healthy)
         self.dropped = 0  # transactions a replay refused for a non-storage reason (a bug)
+        self.stored = 0  # statements stored by the retries of the current failure
         self.on_change: Callable[[str | None], None] | None = None
 
     @property
@@ -231,34 +232,48 @@ class Writer:
 
     # -- catching up ------------------------------------------------------------------------
 
-    def retry(self) -> bool:
-        """Replay the queue in one transaction; True when everything is stored now."""
+    def retry(self, budget: int | None = None) -> bool:
+        """Replay queued transactions, oldest first, in one transaction of about `budget`
+        statements (None: all); True when nothing is queued any more.
+
+        A prefix of the queue stored is a state an always-healthy run went through, so a
+        long queue can be stored over several calls without holding the loop for long.
+        """
         if self.failure is None:
             return True
         assert not self._tx, "retry() runs between transactions"
+        count, statements = 0, 0
+        for transaction in self.pending:
+            if budget is not None and count and statements >= budget:
+                break
+            count += 1
+            statements += sum(len(s.rows) for s in transaction)
         try:
             if self._reopen is not None:
                 writable = self._reopen()
                 self._db.close()
                 self._db, self._reopen = writable, None
-            self._replay()
+            self._replay(self.pending[:count])
         except sqlite3.Error as error:
             self._abandon()
             if not is_storage_error(error):
                 raise
             self.failure = str(error)
             return False
-        count = self.pending_statements
-        self.pending, self.pending_statements = [], 0
-        self._pending_keys, self._pending_ids = set(), {}
-        logger.info("{} writable again: {} queued statement(s) stored", self.name, count)
+        del self.pending[:count]
+        self.pending_statements -= statements
+        self.stored += statements
+        if self.pending:
+            return False  # the keys and ids of what was stored stay noted: harmless
+        logger.info("{} writable again: {} queued statement(s) stored", self.name, self.stored)
+        self._pending_keys, self._pending_ids, self.stored = set(), {}, 0
         self._set_failure(None)
         return True
 
-    def _replay(self) -> None:
+    def _replay(self, transactions: list[list[Statement]]) -> None:
         db = self._db
         db.execute("BEGIN IMMEDIATE")
-        for transaction in self.pending:
+        for transaction in transactions:
             # Each recorded transaction in a savepoint: one the database refuses for a reason
             # other than storage (which would be a bug) must not block the others forever.
             db.execute("SAVEPOINT replay")

@@ -126,9 +126,10 @@ class Store:
         """Why writes are only queued in memory right now (None: the disk takes them)."""
         return self.writer.failure
 
-    def retry_writes(self) -> bool:
-        """Try to store the queued writes; True when nothing is queued any more."""
-        return self.writer.retry()
+    def retry_writes(self, budget: int | None = None) -> bool:
+        """Try to store the queued writes (about `budget` statements, None: all); True when
+        nothing is queued any more."""
+        return self.writer.retry(budget)
 
     def reads(self) -> sqlite3.Connection:
         """The connection, for a repository's plain reads (no transaction, so they still work
