@@ -82,7 +82,7 @@ class RiskEngine:
         self._rules: dict[str, dict[Trigger, list[Rule]]] = {}
         self._outbox: list[Batch] = []
         self._dirty: list[tuple[str, str, dict[str, object]]] = []
-        self._gated_healthy: tuple[Fill, AccountState, FillEffect | None] | None = None
+        self._gated_healthy: tuple[Event, AccountState, FillEffect | None] | None = None
 
     # -- configuration ----------------------------------------------------------------------
 
@@ -132,9 +132,9 @@ class RiskEngine:
         """
         now = min(event.ts, self.clock.now())
         trigger: TriggerEvent
+        if isinstance(event, Fill | OrderUpdate) and self.store.degraded is None:
+            self._gated_healthy = (event, account, effect)
         if isinstance(event, Fill):
-            if self.store.degraded is None:
-                self._gated_healthy = (event, account, effect)
             if effect is not None and effect.opened:
                 # Kept sorted: rules count entries in time windows by bisection.
                 insort(self.entry_times.setdefault(account.account_id, []), event.ts)
@@ -219,14 +219,14 @@ class RiskEngine:
                 self.executor.submit(batch)
 
     def _gate_again_if_storage_failed(self) -> None:
-        """A fill gated while the disk took writes whose own commit then failed: the storage
-        condition is in force now, so gate the fill again (it may have added exposure)."""
+        """A fill or order gated while the disk took writes whose own commit then failed: the
+        storage condition is in force now, so gate it again (it may add exposure)."""
         last, self._gated_healthy = self._gated_healthy, None
         if last is not None and self.store.degraded is not None:
-            fill, account, effect = last
+            event, account, effect = last
             with self.store.transaction():
-                now = min(fill.ts, self.clock.now())
-                self._enforce(account, [], now, gated=fill, effect=effect)
+                now = min(event.ts, self.clock.now())
+                self._enforce(account, [], now, gated=event, effect=effect)
 
     def tick(self, accounts: Iterable[AccountState]) -> None:
         """Once a second: stamp expired lockouts, run timer rules."""
