@@ -26,6 +26,8 @@ from risk_manager.state.durable import is_storage_error
 
 PREFIX = "risk_manager-"
 SUFFIX = ".sqlite3"
+MISSING = "missing"
+EMPTY = "empty (no schema)"
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,7 +91,7 @@ def backups(directory: Path) -> list[Path]:
 def problem_with(database: Path) -> str | None:
     """Why the database cannot be used, or None when it is sound and holds the schema."""
     if not database.exists():
-        return "missing"
+        return MISSING
     try:
         # Read-write on purpose: after a kill -9 only a writer can recover the WAL, and a
         # read-only open would call a sound database unreadable.
@@ -106,7 +108,7 @@ def problem_with(database: Path) -> str | None:
     if verdict != "ok":
         return f"corrupt ({verdict})"
     if version == 0:
-        return "empty (no schema)"
+        return EMPTY
     return None
 
 
@@ -120,8 +122,8 @@ def prepare(database: Path, backup_dir: Path, history: Path, now: datetime) -> R
     problem = problem_with(database)
     if problem is None:
         return None
-    if problem == "missing" and not history.exists() and not backups(backup_dir):
-        return None  # a first run
+    if problem in (MISSING, EMPTY) and not history.exists() and not backups(backup_dir):
+        return None  # a first run (EMPTY: one that stopped before it wrote its schema)
     candidates = [path for path in backups(backup_dir) if problem_with(path) is None]
     if not candidates:
         raise StateError(

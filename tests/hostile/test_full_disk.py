@@ -197,3 +197,30 @@ def test_a_start_on_a_full_or_read_only_home_comes_up_reducing(tmp_path: Path) -
             assert _fills(home / "state" / "risk_manager.sqlite3") == expected
         finally:
             daemon.ensure_stopped()
+
+
+def test_a_first_start_on_a_full_disk_exits_3_and_the_next_one_starts(tmp_path: Path) -> None:
+    with small_disk() as disk:
+        home = disk / "home"
+        write_config(home, text=CONFIG)
+        filler = fill(disk)
+        first = subprocess.run(
+            [sys.executable, "-m", "risk_manager", "run", "--home", str(home), "--port", "0"],
+            capture_output=True, text=True, timeout=60, check=False,
+        )  # fmt: skip
+        filler.unlink()
+        assert first.returncode == 3
+        output = first.stdout + first.stderr
+        refusals = [line for line in output.splitlines() if "annot start" in line]
+        assert len(refusals) == 1
+        assert "risk_manager.sqlite3" in refusals[0]
+        assert "full" in refusals[0]
+        assert "Traceback" not in output
+        daemon = DaemonProcess(home)
+        daemon.log_path = tmp_path / "console.log"
+        try:
+            daemon.start()  # the empty file the first try left is not "a lost database"
+            assert daemon.get("/api/v1/health")["state_restored"] is None
+            assert daemon.stop() == 0
+        finally:
+            daemon.ensure_stopped()

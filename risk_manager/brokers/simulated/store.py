@@ -18,6 +18,7 @@ from risk_manager.brokers.simulated.exchange import (
     Snapshot,
 )
 from risk_manager.domain.events import Fill, OrderStatus, OrderType, Side
+from risk_manager.exit_codes import StartupError
 from risk_manager.state.durable import Writer, open_database, open_writable
 
 SCHEMA_VERSION = 1
@@ -86,6 +87,11 @@ def _prepare(db: sqlite3.Connection) -> None:
     db.execute("INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
 
 
+def _has_schema(db: sqlite3.Connection) -> bool:
+    found = db.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'meta'")
+    return found.fetchone() is not None
+
+
 class SimStore:
     """One connection, WAL, synchronous=NORMAL; every action is one transaction."""
 
@@ -93,6 +99,9 @@ class SimStore:
         path.parent.mkdir(parents=True, exist_ok=True)
         # On a full or read-only disk: read-only, and the writer starts queueing.
         db, failure = open_database(path, _prepare)
+        if failure is not None and not _has_schema(db):
+            db.close()
+            raise StartupError(f"cannot create the simulator database {path}: {failure}")
         self._writer = Writer(
             db, "simulator database", failure=failure, reopen=lambda: open_writable(path, _prepare)
         )
