@@ -13,7 +13,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
-import signal
 import socket
 import sys
 import time
@@ -29,11 +28,10 @@ from risk_manager.alert_watch import AlertWatch, watch_loop
 from risk_manager.api.app import create_app
 from risk_manager.api.listen import ApiServer, api_server, bind, url_host
 from risk_manager.assembly import assemble
+from risk_manager.broker_link import connect_with_retry
 from risk_manager.brokers import registry as brokers
 from risk_manager.brokers.base import (
-    BrokerAuthFailed,
     BrokerError,
-    BrokerUnavailable,
     Driver,
     EventSink,
 )
@@ -50,13 +48,12 @@ from risk_manager.paths import HomePaths
 from risk_manager.reconcile import reconcile
 from risk_manager.runtime import Runtime
 from risk_manager.service.watchdog import LoopWatchdog, sd_notify
-from risk_manager.service.winconsole import ignore_logoff
 from risk_manager.state import backup
+from risk_manager.stop_signals import install_stop_handlers
 
 SHUTDOWN_BUDGET_SECONDS = 25.0  # NSSM / systemd give us 30 s before they terminate
 BIND_RETRY_MAX_SECONDS = 60.0
 CHORES_MIN_SECONDS = 0.5  # below the tick's 1 s, so a live daemon still does them every tick
-CONNECT_RETRY_MAX_SECONDS = 60.0
 
 
 def _exit_if_died(task: asyncio.Task[None]) -> None:
@@ -216,7 +213,7 @@ class Daemon:
             message = f"{bind_error}; enforcing without the API and retrying the bind"
             logger.critical(message)  # also reaches the Windows Event Log (logs.configure)
             runtime.bus.alert("api_bind_failed", "critical", message)
-        self._install_signal_handlers(runtime)
+        install_stop_handlers(runtime)
         if runtime.notifier is not None:
             runtime.notifier.start()  # before the broker: its alerts must go out meanwhile
         server = api_server(create_app(runtime), config.daemon)
@@ -235,36 +232,9 @@ class Daemon:
         else:
             online.add_done_callback(_exit_if_died)
 
-    async def _connect(self, runtime: Runtime) -> None:
-        """Connect to the broker, retrying with backoff while it cannot be reached."""
-        delay, problem = 1.0, None
-        sink = self._event_sink(runtime)
-        while True:
-            try:
-                await runtime.broker.connect(sink)
-            except (BrokerUnavailable, BrokerAuthFailed) as error:
-                kind = "broker_auth_failed" if isinstance(error, BrokerAuthFailed) else (
-                    "broker_unreachable")  # fmt: skip
-                runtime.broker_problem = str(error)
-                if kind != problem:
-                    problem = kind
-                    runtime.critical(
-                        kind, f"Cannot connect to the broker ({error}): nothing is enforced "
-                        "until it answers; retrying",
-                    )  # fmt: skip
-                logger.warning("Broker connect failed: {}; retrying in {:.0f} s", error, delay)
-                self._connect_failed.set()
-                await asyncio.sleep(delay)
-                delay = min(delay * 2, CONNECT_RETRY_MAX_SECONDS)
-                continue
-            runtime.broker_problem = None
-            if problem is not None:
-                runtime.bus.alert("broker_connected", "info", "Connected to the broker again")
-            return
-
     async def _bring_online(self, runtime: Runtime) -> None:
         """Connect, finish interrupted enforcement, reconcile, then start the loop's tasks."""
-        await self._connect(runtime)
+        await connect_with_retry(runtime, self._event_sink(runtime), self._connect_failed.set)
         runtime.pipeline.connected = True
         runtime.executor.recover()  # closing orders a crash left unsettled, before any batch
         self._resume_enforcement(runtime)
@@ -302,26 +272,6 @@ class Daemon:
                 "Resuming enforcement batch {} interrupted by the previous run", batch_id
             )
             runtime.executor.submit(Batch(batch_id, account_id, steps))
-
-    def _install_signal_handlers(self, runtime: Runtime) -> None:
-        loop = asyncio.get_running_loop()
-
-        def request_stop(signum: int) -> None:
-            if runtime.stop_requested.is_set():
-                logger.warning("Second stop signal: exiting now (committed state is safe)")
-                os._exit(1)
-            logger.info("Received {}; stopping", signal.Signals(signum).name)
-            runtime.stop_requested.set()
-
-        if sys.platform == "win32":
-            # NSSM stops a console app with Ctrl+C (SIGINT); Ctrl+Break arrives as SIGBREAK.
-            # A user logging off must never stop the service's console process.
-            ignore_logoff()
-            for signum in (signal.SIGINT, signal.SIGBREAK):
-                signal.signal(signum, lambda s, _f: loop.call_soon_threadsafe(request_stop, s))
-        else:
-            for signum in (signal.SIGINT, signal.SIGTERM):
-                loop.add_signal_handler(signum, request_stop, signum)
 
     async def _consume(self, runtime: Runtime) -> None:
         pipeline = runtime.pipeline

@@ -31,7 +31,7 @@ LAYERS: tuple[tuple[str, frozenset[str]], ...] = tuple(
         ("runtime", "runtime health"),
         ("composition", "assembly alert_watch"),
         ("api", "api"),
-        ("entry points", "daemon demo __main__ cli"),
+        ("entry points", "daemon broker_link stop_signals demo __main__ cli"),
     )
 )
 # (importing module, imported module): the RouteProvider hook, imported inside `api_routers`.

@@ -6,11 +6,10 @@ import asyncio
 import signal
 import sys
 import types
-from pathlib import Path
 
 import pytest
 
-from risk_manager import daemon as daemon_module
+from risk_manager import stop_signals
 from risk_manager.service import winconsole, winevent
 
 
@@ -76,7 +75,7 @@ def test_ignore_logoff_is_a_no_op_off_windows() -> None:
 
 
 def test_ctrl_break_asks_for_the_same_graceful_stop_as_ctrl_c(
-    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     # Wine cannot deliver Ctrl+Break (its C runtime maps only Ctrl+C to a signal), so the
     # Windows branch of the handler is driven here: SIGUSR1 stands in for SIGBREAK, and
@@ -84,12 +83,12 @@ def test_ctrl_break_asks_for_the_same_graceful_stop_as_ctrl_c(
     installed: list[str] = []
     monkeypatch.setattr(sys, "platform", "win32")
     monkeypatch.setattr(signal, "SIGBREAK", signal.SIGUSR1, raising=False)
-    monkeypatch.setattr(daemon_module, "ignore_logoff", lambda: installed.append("logoff"))
+    monkeypatch.setattr(stop_signals, "ignore_logoff", lambda: installed.append("logoff"))
     saved = {signum: signal.getsignal(signum) for signum in (signal.SIGINT, signal.SIGUSR1)}
     runtime = types.SimpleNamespace(stop_requested=asyncio.Event())
 
     async def scenario() -> bool:
-        daemon_module.Daemon(tmp_path)._install_signal_handlers(runtime)  # type: ignore[arg-type]
+        stop_signals.install_stop_handlers(runtime)  # type: ignore[arg-type]
         signal.raise_signal(signal.SIGUSR1)
         await asyncio.wait_for(runtime.stop_requested.wait(), timeout=10)
         return runtime.stop_requested.is_set()
