@@ -114,12 +114,13 @@ class Store:
         try:
             yield self.writer
         except BaseException:
+            self._depth = 0
             self.writer.rollback()
             raise
-        else:
-            self.writer.commit()
-        finally:
-            self._depth = 0
+        # Out of the transaction before it ends: a failing commit tells the storage guard,
+        # whose alert writes the outbox in a transaction of its own, not in this finished one.
+        self._depth = 0
+        self.writer.commit()
 
     @property
     def degraded(self) -> str | None:

@@ -208,3 +208,31 @@ def test_storage_errors_are_told_apart_from_bugs() -> None:
     assert not is_storage_error(bug.value)
     assert is_storage_error(OSError(28, "No space left on device"))
     assert not is_storage_error(OSError(2, "No such file"))
+
+
+def test_an_alert_queued_when_a_commit_fails_is_its_own_transaction(disk: Path) -> None:
+    """The storage guard hears of the failure from inside the failing commit and its critical
+    alert goes to the notification outbox: that write must be queued as a transaction of its
+    own, not left over for whatever transaction comes next (none may before the retry)."""
+    store = Store(disk / "alerted.sqlite3")
+    outbox = NotificationOutbox(store)
+    queued: list[int] = []
+
+    def on_change(failure: str | None) -> None:
+        if failure is not None:
+            queued.append(outbox.add("admin", {"message": failure}, T0))
+
+    store.writer.on_change = on_change
+    filler = fill(disk)
+    try:
+        assert op_fill(store, 1) == "applied"  # its commit fails
+        assert queued == [1]
+        assert not store.retry_writes()  # still full (a retry runs between transactions)
+        assert len(store.writer.pending) == 2  # the fill's transaction, then the alert's
+    finally:
+        filler.unlink()
+    assert store.retry_writes()
+    store.close()
+    stored = dump(disk / "alerted.sqlite3")
+    assert [row[0] for row in stored["notification_outbox"]] == [1]
+    assert stored["events"] == [("fill:1", "ACC", "fill", T0.isoformat())]
