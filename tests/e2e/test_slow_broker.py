@@ -24,7 +24,7 @@ port = 0
 [broker]
 kind = "test_double"
 [broker.test_double]
-prices = {{ MNQ = 21000.00, ES = 6000.00 }}
+prices = {{ MNQ = 21000.00, ES = 6000.00, NQ = 21000.00 }}
 {double}
 [accounts.SIM-1]
 name = "Test account"
@@ -114,20 +114,23 @@ def test_close_of_a_blocked_symbol_on_a_slow_lossy_broker_leaves_the_other_alone
 
 
 def test_flatten_of_several_positions_with_every_kind_of_lost_answer_ends_flat(slow_daemon):
-    daemon = slow_daemon("max_contracts.limit = 4\nmax_contracts.close_all = true", SLOWER)
+    daemon = slow_daemon("max_contracts.limit = 5\nmax_contracts.close_all = true", SLOWER)
     _trade(daemon, "MNQ", 3)
-    # The first close is throttled before acting; the second acts, its reply is lost; the
-    # third acts and is answered 429; the fourth acts and is answered 500.
+    _trade(daemon, "NQ", 1)
+    # The first close (ES) is throttled before acting; the second acts, its reply is lost; the
+    # third (MNQ) acts and is answered 429; the fourth (NQ) acts and is answered 500.
     faults = ["429", "lose_ack", "429_acted", "500"]
     daemon.post("/api/v1/test-broker/faults", {"faults": faults})
-    _trade(daemon, "ES", -2)  # 5 contracts: over the limit, everything is closed
+    _trade(daemon, "ES", -2)  # 6 contracts: over the limit, everything is closed
 
-    es, mnq = _settled(daemon, 0, "ES"), _settled(daemon, 0, "MNQ")
+    es, mnq, nq = (_settled(daemon, 0, symbol) for symbol in ("ES", "MNQ", "NQ"))
 
     assert max(es["history"][1:]) == 0  # never flipped long
     assert min(mnq["history"][1:]) == 0  # never flipped short
-    assert es["closes"] == [["close", "SIM-1", "ES"]] * 2 + [["close", "SIM-1", "MNQ"]]
-    assert es["faults_left"] == 1  # only the close that did not act was sent again
+    assert min(nq["history"][1:]) == 0
+    close = [["close", "SIM-1", symbol] for symbol in ("ES", "ES", "MNQ", "NQ")]
+    assert nq["closes"] == close  # only the close that did not act was sent again
+    assert nq["faults_left"] == 0
     record = record_of(daemon, "max_contracts")
     assert record["status"] == "done"
     assert wait_for(lambda: positions(daemon) == {} or None)
