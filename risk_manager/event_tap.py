@@ -24,8 +24,10 @@ class EventRecorder:
 
     def __init__(self, path: Path) -> None:
         self.path = path
-        # Line-buffered: a kill loses at most the line being written.
-        self._file: IO[str] | None = path.open("a", encoding="utf-8", buffering=1)
+        # Opened at the first event, and again after a failed open: a file that cannot be
+        # opened (a missing folder, a read-only disk) is a failed write, not a failed start.
+        self._file: IO[str] | None = None
+        self._closed = False
         self._failing = False
         self.written = 0
 
@@ -39,9 +41,12 @@ class EventRecorder:
         return recorded
 
     def write(self, event: Event) -> None:
-        if self._file is None:
+        if self._closed:
             return
         try:
+            if self._file is None:
+                # Line-buffered: a kill loses at most the line being written.
+                self._file = self.path.open("a", encoding="utf-8", buffering=1)
             self._file.write(event_line(event) + "\n")
         except OSError as error:
             if not self._failing:
@@ -55,6 +60,7 @@ class EventRecorder:
         self.written += 1
 
     def close(self) -> None:
+        self._closed = True
         if self._file is not None:
             try:
                 self._file.close()

@@ -150,6 +150,26 @@ def test_the_recorder_appends_what_the_sink_receives_and_survives_a_failed_write
     assert read_recording(path) == [ConnectionChange(T0, True), first, second]
 
 
+def test_a_recording_that_cannot_be_opened_is_a_failed_write_not_a_failed_start(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "not-yet" / "tap.jsonl"  # e.g. a folder removed, or a read-only disk
+    received: list[Event] = []
+    recorder = EventRecorder(path)
+    sink = recorder.tap(received.append)
+    lost, kept = Quote("MNQ", T0, last=Decimal("1")), Quote("MNQ", T0, last=Decimal("2"))
+    sink(lost)
+    path.parent.mkdir()
+    sink(kept)
+    recorder.close()
+    sink(Quote("MNQ", T0, last=Decimal("3")))  # after close: handed on, not recorded
+
+    assert received[:2] == [lost, kept]
+    assert len(received) == 3
+    assert recorder.written == 1
+    assert read_recording(path) == [kept]
+
+
 class _Broken:
     def write(self, _text: str) -> int:
         raise OSError(28, "No space left on device")
