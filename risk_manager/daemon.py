@@ -334,8 +334,11 @@ class Daemon:
         sd_notify("STOPPING=1")
         server.should_exit = True
         if self._online is not None and not self._online.done():
-            self._online.cancel()  # still waiting for the broker
+            self._online.cancel()  # still waiting for the broker, or reconciling with it
             await asyncio.gather(self._online, return_exceptions=True)
+            # Nothing consumes the intake yet: waiting for it to drain would take the whole
+            # budget. What it holds was never applied; the next start reconciles it.
+            runtime.intake.discard()
         try:
             async with asyncio.timeout(SHUTDOWN_BUDGET_SECONDS):
                 # Drain queued events and finish in-flight enforcement, then stop intake.

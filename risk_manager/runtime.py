@@ -40,6 +40,13 @@ class Intake:
     async def join(self) -> None:
         await self.queue.join()
 
+    def discard(self) -> None:
+        """Close intake and drop the events it holds (for a stop before anything consumed it)."""
+        self.open = False
+        while not self.queue.empty():
+            self.queue.get_nowait()
+            self.queue.task_done()
+
 
 @dataclass
 class Runtime:

@@ -71,6 +71,8 @@ class Behaviour:
     position_lag: float = 0.0
     faults: list[str] = field(default_factory=list)
     anonymous_closes: bool = False
+    connect_failures: int = 0  # connects refused first (a broker away at boot)
+    info_delay: float = 0.0  # account_info answers this late (a reconcile that takes long)
 
     def delay(self) -> float:
         return self.fill_delay() if callable(self.fill_delay) else self.fill_delay
@@ -121,6 +123,9 @@ class SlowBroker:
     # -- streaming --------------------------------------------------------------------------
 
     async def connect(self, sink: EventSink) -> None:
+        if self.behaviour.connect_failures > 0:
+            self.behaviour.connect_failures -= 1
+            raise BrokerUnavailable("connection refused")
         self._sink = sink
         for order_id, due in self._due.items():  # fills a previous instance had scheduled
             self._schedule(order_id, due)
@@ -140,6 +145,7 @@ class SlowBroker:
         return [await self.account_info(a) for a in self.can_trade]
 
     async def account_info(self, account_id: str) -> AccountInfo:
+        await asyncio.sleep(self.behaviour.info_delay)
         if account_id not in self.can_trade:
             raise BrokerUnavailable(f"unknown account {account_id}")
         return AccountInfo(account_id, account_id, Decimal(50000), self.can_trade[account_id])

@@ -31,6 +31,8 @@ class DoubleConfig(BaseModel):
     anonymous_closes: bool = False  # close replies name no order (like ProjectX's)
     position_lag_ms: int = Field(0, ge=0)
     prices: dict[str, Decimal] = Field(default_factory=dict)
+    connect_failures: int = Field(0, ge=0)
+    info_delay_ms: int = Field(0, ge=0)
     # Where the exchange keeps its state across daemon restarts (see `SlowBroker`).
     state_file: Path | None = None
 
@@ -53,7 +55,9 @@ def _build(settings: DoubleSettings, context: BrokerContext) -> Broker:
         return (config.fill_delay_ms + jitter.uniform(0, config.fill_jitter_ms)) / 1000
 
     behaviour = Behaviour(delay, config.position_lag_ms / 1000,
-                          anonymous_closes=config.anonymous_closes)  # fmt: skip
+                          anonymous_closes=config.anonymous_closes,
+                          connect_failures=config.connect_failures,
+                          info_delay=config.info_delay_ms / 1000)  # fmt: skip
     accounts = [account_id for account_id, _ in context.accounts]
     return ServedSlowBroker(accounts, dict(config.prices) or None, behaviour, config.state_file)
 

@@ -166,3 +166,13 @@ def test_a_reduce_in_flight_when_the_daemon_is_killed_is_not_sent_again_after_re
     assert min(state["history"][1:]) == 1  # never below the limit at the broker
     assert wait_for(lambda: positions(restarted) == {"MNQ": 1} or None)
     assert "outcome unknown" in restarted.output()
+
+
+def test_a_stop_while_the_first_reconcile_runs_exits_at_once(slow_daemon):
+    """The broker was away at boot and answers later; a stop during the reconcile that
+    follows must not wait for the events already pushed, which nothing consumes yet."""
+    daemon = slow_daemon("", "connect_failures = 1\ninfo_delay_ms = 60000")
+    wait_for(lambda: daemon.get("/api/v1/health")["broker"]["connected"] or None, timeout=30)
+    assert daemon.stop() == 0
+    assert "Shutdown budget exceeded" not in daemon.output()
+    assert "Daemon stopped cleanly" in daemon.output()
