@@ -44,6 +44,7 @@ class Sent:
     seen_before: frozenset[str] = frozenset()
     filled_at: datetime | None = None  # when the executor learnt the order filled
     row_id: int | None = None  # its row in the store's journal of sends, once written
+    restored: bool = False  # journaled by a previous run (loaded by `OrderBook.restore`)
 
     @property
     def closes(self) -> int:
@@ -243,4 +244,5 @@ def _from_row(row: SendRow) -> Sent:
     return Sent(
         row.account_id, row.symbol, Side(row.side), row.quantity, row.position_before,
         row.sent_at, row.order_id, row.acknowledged, row.seen_before, row.filled_at, row.id,
+        restored=True,
     )  # fmt: skip

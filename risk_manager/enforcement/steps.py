@@ -254,7 +254,7 @@ class StepRunner:
     async def _find(self, sent: Sent) -> bool:
         """Name the broker's order for a send whose reply was lost; False if there is none."""
         loop = asyncio.get_running_loop()
-        deadline = loop.time() + self.timing.order_final_s
+        deadline = loop.time() + self._time_to_show(sent)
         for pause in self._pauses():
             found = self.book.candidates(sent)
             working = await self.broker.open_orders(self.account_id)
@@ -272,6 +272,15 @@ class StepRunner:
                 break
             await asyncio.sleep(pause)
         return False
+
+    def _time_to_show(self, sent: Sent) -> float:
+        """How long the broker may still take to show a send's order. One a previous run
+        journaled has had its age already: were the whole bound waited again at each start, a
+        crash loop of runs shorter than it would hold the account's enforcement for good."""
+        if not sent.restored:
+            return self.timing.order_final_s
+        age = (self.clock.now() - sent.sent_at).total_seconds()
+        return min(self.timing.order_final_s, max(0.0, self.timing.order_final_s - age))
 
     def _name_from_stream(self, sent: Sent) -> None:
         """An acknowledged close whose reply named no order (ProjectX's closeContract): its

@@ -255,3 +255,33 @@ def test_an_old_send_still_working_at_the_broker_is_counted_until_it_fills(
         assert rig.store.sends.unfinished() == []
 
     asyncio.run(scenario())
+
+
+def test_a_send_journaled_longer_ago_than_the_broker_needs_is_looked_for_once(
+    tmp_path: Path,
+) -> None:
+    """A crash loop whose runs each live shorter than `order_final_s`: if every run waited the
+    whole bound again for a close the broker never got, the account's enforcement would never
+    go on. The broker has had the send's age to show the order; one look is enough."""
+
+    async def scenario() -> None:
+        rig = Restart(tmp_path, Behaviour(fill_delay=0.0))
+        await rig.broker.connect(rig.deliver)
+        rig.broker.trade("A", "MNQ", 4)
+        rig.crashed_run(_sell_3(WallClock().now() - timedelta(seconds=10 * FAST.order_final_s)))
+        looks: list[int] = []  # closes sent so far, at each read of the working orders
+        read = rig.broker.open_orders
+
+        async def counted(account_id: str) -> list[Order]:
+            looks.append(len(rig.closes()))
+            return await read(account_id)
+
+        rig.broker.open_orders = counted  # type: ignore[method-assign]
+
+        await rig.new_run([Step(ActionKind.REDUCE, "MNQ", target=1)])
+
+        assert rig.closes() == [("partial", "A", "MNQ", "3")]
+        assert looks.count(0) == 1, looks  # before the close: one look, not a wait
+        assert rig.store.sends.unfinished() == []
+
+    asyncio.run(scenario())
