@@ -65,10 +65,16 @@ class WeeklyRealizedLossRule(Rule):
             return []
         # A fill counts in the week it happened, not the one it reached us in: a late fill
         # from a week that has ended (a reconcile after a weekend disconnect) counts in none.
+        # The engine's `now` is the fill's own time, so "ended" is also judged by the week
+        # counted already (else such a fill would restart the running week's count).
         start = self._start(ctx.calendar, event.fill.ts)
-        if start < self._start(ctx.calendar, ctx.now):
-            return []
         state = ctx.rule_state
+        counted = state.get("week")
+        if start < self._start(ctx.calendar, ctx.now) or (
+            counted is not None
+            and start < self._start(ctx.calendar, datetime.fromisoformat(counted))
+        ):
+            return []
         if ctx.take_release():  # an admin ended the lockout: count the week from here on
             realized = event.effect.realized - event.fill.fee
         elif "week" not in state:

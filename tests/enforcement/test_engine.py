@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 from contextlib import closing
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -110,5 +110,36 @@ def test_the_breach_is_stamped_with_the_events_time(tmp_path: Path) -> None:
 
         [record] = wired.records()
         assert record["created_at"] == late.isoformat()
+
+    asyncio.run(scenario())
+
+
+def test_a_late_fill_from_an_ended_week_leaves_the_running_weeks_loss_alone(
+    tmp_path: Path,
+) -> None:
+    """Rules see the fill's own time as `now`: a fill of last week arriving now must not
+    restart this week's count (it did: -800 this week, then last week's -400 reset it)."""
+
+    async def scenario() -> None:
+        wired = Wired(tmp_path, {"weekly_realized_loss": {"limit": 1000}})
+        now = wired.clock.now()
+        last_week = now - timedelta(days=7)
+
+        def trade(n: int, at: datetime, side: Side, price: int) -> None:
+            wired.pipeline.handle(Fill(f"fill:{n}", "A", at, "MNQ", side, 1, Decimal(price),
+                                       Decimal(0), f"o{n}"))  # fmt: skip
+
+        trade(1, now, Side.BUY, 21000)
+        trade(2, now, Side.SELL, 20600)  # -800 this week
+        trade(3, last_week, Side.BUY, 21000)
+        trade(4, last_week, Side.SELL, 20800)  # -400 last week: counts in no week
+        assert wired.engine.lockouts.active("A") == []
+        trade(5, now, Side.BUY, 21000)
+        trade(6, now, Side.SELL, 20800)  # -400 more this week: -1,200 breaches
+
+        [lockout] = wired.engine.lockouts.active("A")
+        assert lockout.rule == "weekly_realized_loss"
+        assert "-$1,200.00" in lockout.reason
+        await wired.executor.drain()
 
     asyncio.run(scenario())
