@@ -45,6 +45,8 @@ BAD = {
     "absurd body limit": (GOOD.replace("port = 0", "port = 0\nmax_body_bytes = 1e15"),
                           "daemon.max_body_bytes"),
     "boolean port": (GOOD.replace("port = 0", "port = true"), "daemon.port"),
+    "event recording onto a folder": (GOOD.replace("port = 0", 'port = 0\nrecord_events = "/"'),
+                                      "daemon.record_events: / is a folder"),
     "empty file": ("", "accounts: no account is configured"),
     "no rule at all": (MANUAL_CONFIG.format(profile=""), "profiles: no account has an enabled"),
 }  # fmt: skip
