@@ -7,7 +7,9 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from risk_manager.brokers.base import Broker, BrokerSnapshot
+from loguru import logger
+
+from risk_manager.brokers.base import Broker, BrokerSnapshot, UnknownAccount
 from risk_manager.clock import Clock
 from risk_manager.pipeline import Pipeline
 
@@ -41,6 +43,16 @@ async def reconcile(broker: Broker, pipeline: Pipeline, clock: Clock) -> dict[st
     now = clock.now()
     day_start = pipeline.calendar.reset_at(pipeline.calendar.day_of(now) - timedelta(days=1))
     for account_id, account in list(pipeline.accounts.items()):
-        snapshot = await fetch_snapshot(broker, account_id, day_start)
+        try:
+            snapshot = await fetch_snapshot(broker, account_id, day_start)
+        except UnknownAccount as error:
+            # One account the broker does not know must not leave every other one unprotected
+            # (the start used to fail on it, and the restarts after it, for all of them).
+            message = (
+                f"Account {account_id} cannot be reconciled ({error}): nothing is enforced on it"
+            )
+            logger.bind(account=account_id).critical(message)
+            pipeline.bus.alert("account_unknown", "critical", message, account_id=account_id)
+            continue
         report[account_id] = pipeline.apply_snapshot(account, snapshot, now)
     return report

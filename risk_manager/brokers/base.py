@@ -15,7 +15,9 @@ Contract for an adapter (read this before writing one):
 - **Errors** are named by the reaction they need:
 
   - `BrokerUnavailable`: nothing was sent (link down, connection refused, client-side rate
-    budget exhausted before sending). Reaction: retry later, with backoff.
+    budget exhausted before sending). Reaction: retry later, with backoff. Its subclass
+    `UnknownAccount` says the broker does not know a configured account at all: reconcile
+    skips that account (critical alert) instead of failing for every account.
   - `OutcomeUnknown`: the request may have reached the broker and been acted on (timeout,
     5xx or 429 *after* sending, reply lost). Reaction: never re-send blindly; wait for the
     order's final state (events, `order_status`) or re-read positions and orders, re-plan.
@@ -116,6 +118,11 @@ class BrokerError(Exception):
 
 class BrokerUnavailable(BrokerError):
     """Nothing was sent (link down, connection refused, client-side rate budget): retry later."""
+
+
+class UnknownAccount(BrokerUnavailable):
+    """The broker does not know the account (a typo in the config, a closed account): nothing
+    can be done for it until the configuration or the broker changes."""
 
 
 class OutcomeUnknown(BrokerError):

@@ -229,3 +229,20 @@ def test_a_gateway_down_at_start_is_retried_and_the_account_protected_once_it_an
         wait(lambda: "daily_realized_loss" in lockout_rules(daemon), what="the lockout")
         assert daemon.proc is not None
         assert daemon.proc.poll() is None  # still the first process: no exit, no restart
+
+
+def test_an_account_the_gateway_does_not_know_leaves_the_others_protected(
+    start_daemon: Callable[..., DaemonProcess], gateway: FakeGateway, tmp_path: Path
+) -> None:
+    """A typo or a closed account in [accounts]: the start went through reconcile, failed on
+    it, and every restart after it too, so no account at all was enforced."""
+    home = write_home(tmp_path / "home", gateway, LOSS_RULE)
+    config = home / "config" / "risk_manager.toml"
+    config.write_text(config.read_text() + '[accounts.PX-9]\nname = "CLOSED-1"\nprofile = "test"\n')
+    daemon = start_daemon(home=home)
+    wait(lambda: gateway.subscribers("user") == 1, what="the user hub subscription")
+    assert "Account PX-9 cannot be reconciled" in daemon.output()
+
+    losing_trade(gateway)
+    wait(lambda: gateway.position(ACCOUNT_ID, MNQ) == 0, what="the account to go flat")
+    wait(lambda: "daily_realized_loss" in lockout_rules(daemon), what="the lockout")

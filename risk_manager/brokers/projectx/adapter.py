@@ -24,9 +24,9 @@ from risk_manager.brokers.base import (
     BrokerError,
     BrokerPosition,
     BrokerResult,
-    BrokerUnavailable,
     EventSink,
     OutcomeUnknown,
+    UnknownAccount,
 )
 from risk_manager.brokers.projectx import mapping
 from risk_manager.brokers.projectx.accounts import AccountMap
@@ -119,7 +119,7 @@ class ProjectXBroker:
         for info in await self.accounts():
             if info.account_id in (account_id, str(gateway_id)):
                 return info
-        raise BrokerUnavailable(f"the Gateway no longer lists account {account_id}")
+        raise UnknownAccount(f"the Gateway no longer lists account {account_id}")
 
     async def open_positions(self, account_id: str) -> list[BrokerPosition]:
         positions = await self._positions(self._gateway_id(account_id))
@@ -269,7 +269,7 @@ class ProjectXBroker:
     def _gateway_id(self, account_id: str) -> int:
         gateway_id = self._accounts.gateway_id(account_id)
         if gateway_id is None:
-            raise BrokerUnavailable(f"account {account_id} is not matched to a Gateway account")
+            raise UnknownAccount(f"account {account_id} is not matched to a Gateway account")
         return gateway_id
 
     async def _call(self, path: str, body: dict[str, Any], urgent: bool = False) -> dict[str, Any]:
