@@ -59,6 +59,7 @@ class OrderBook:
         self._store = store
         self._orders: OrderedDict[str, Order] = OrderedDict()
         self._working: set[str] = set()  # ids whose latest state is WORKING
+        self._placed: dict[str, datetime] = {}  # the broker's time of an order's first WORKING
         self._changed: dict[str, asyncio.Event] = {}
         self._open: dict[str, list[Sent]] = {}
         self._claimed: set[str] = set()
@@ -81,10 +82,13 @@ class OrderBook:
         self._orders.move_to_end(order.order_id)
         if order.status is OrderStatus.WORKING:
             self._working.add(order.order_id)
+            self._placed.setdefault(order.order_id, order.updated_at)
         else:
             self._working.discard(order.order_id)
         while len(self._orders) > RECENT_ORDERS:
-            self._working.discard(self._orders.popitem(last=False)[0])
+            evicted = self._orders.popitem(last=False)[0]
+            self._working.discard(evicted)
+            self._placed.pop(evicted, None)
         waiter = self._changed.get(order.order_id)
         if waiter is not None:
             waiter.set()
@@ -127,29 +131,32 @@ class OrderBook:
         )
 
     def added_after(self, sent: Sent) -> int:
-        """Contracts the trader added to the position after `sent` filled, by the stream.
+        """Contracts the trader added to the position since `sent` (filled) reached the broker.
 
-        Only orders whose fill the stream reported after this one's count: a fill the broker's
-        position showed before the close went out cannot be among them (the stream keeps the
-        broker's order), so a stale position is never mistaken for one the close reflects.
+        Only fills that cannot be in the position the close was planned from count: those the
+        stream reported after the close's own fill (the stream keeps the broker's order), and
+        those the broker stamped later than it stamped the close working (it was placed after
+        that position was read). So a stale position is never taken for one the close reflects.
         """
         mine = self._orders.get(sent.order_id or "")
         if mine is None or mine.status is not OrderStatus.FILLED:
             return 0
-        added = 0
-        for order in reversed(self._orders.values()):  # the latest update last
-            if order.order_id == sent.order_id:
-                return added
-            if (
+        placed = self._placed.get(mine.order_id)
+        added, after_mine = 0, False
+        for order in self._orders.values():  # the oldest update first
+            if order.order_id == mine.order_id:
+                after_mine = True
+            elif (
                 order.status is OrderStatus.FILLED
                 and order.account_id == sent.account_id
                 and order.symbol == sent.symbol
                 and order.side != sent.side
                 and order.order_id not in self._claimed
                 and order.order_id not in sent.seen_before
+                and (after_mine or (placed is not None and order.updated_at > placed))
             ):
                 added += order.quantity
-        return 0
+        return added
 
     def add(self, sent: Sent) -> None:
         """Remember a send before the request goes out: a lost reply (or a crash) still counts."""

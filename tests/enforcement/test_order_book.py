@@ -1,8 +1,9 @@
 """What the order book counts as added by the trader after one of the executor's closes filled.
 
-A close is confirmed when the broker's position shows it; contracts the trader added after its
-fill are expected on top. Only fills the stream reported after the close's own may count: one
-reported before could already be in the position the close was planned from.
+A close is confirmed when the broker's position shows it; contracts the trader added since
+are expected on top. Only fills that cannot be in the position the close was planned from
+count: reported by the stream after the close's own fill, or stamped by the broker later than
+the close's working state.
 """
 
 from __future__ import annotations
@@ -66,5 +67,21 @@ def test_a_close_without_an_id_counts_nothing_until_it_is_named() -> None:
 
     [found] = book.candidates(sent)
     book.claim(sent, found.order_id)
+
+    assert book.added_after(sent) == 1
+
+
+def test_an_entry_filled_after_the_close_was_placed_counts_though_reported_before_its_fill() -> (
+    None
+):
+    """The broker stamped the close working at T0+1 s; an entry it filled at T0+1.5 s came after
+    the position the close was planned from, even though the stream reports it before the
+    close's own fill. One it filled at T0+0.5 s may be in that position: it does not count."""
+    book = OrderBook()
+    sent = _close(book)
+    book.observe(_order("close", Side.SELL, 2, OrderStatus.WORKING, seconds=1))
+    book.observe(_order("before", Side.BUY, 4, seconds=0.5))  # reported late
+    book.observe(_order("entry", Side.BUY, 1, seconds=1.5))
+    book.observe(_order("close", Side.SELL, 2, seconds=2))
 
     assert book.added_after(sent) == 1

@@ -11,6 +11,8 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+import pytest
+
 from tests.daemon_process import DaemonProcess
 from tests.projectx.conftest import ACCOUNT_ID, ES, MNQ
 from tests.projectx.fake_gateway.exchange import ASK, BID
@@ -27,8 +29,12 @@ def enter(gateway: FakeGateway, size: int, price: str) -> None:
     gateway.set_price(MNQ, price)
 
 
+@pytest.mark.parametrize("close_fills_first", [True, False], ids=["close first", "entry first"])
 def test_an_entry_while_an_idless_close_confirms_is_closed_by_one_more_close(
-    start_daemon: Callable[..., DaemonProcess], gateway: FakeGateway, tmp_path: Path
+    start_daemon: Callable[..., DaemonProcess],
+    gateway: FakeGateway,
+    tmp_path: Path,
+    close_fills_first: bool,
 ) -> None:
     daemon = start(start_daemon, gateway, tmp_path)
     losing_trade(gateway)
@@ -38,19 +44,24 @@ def test_an_entry_while_an_idless_close_confirms_is_closed_by_one_more_close(
     closes = len(gateway.requests(CLOSE))
 
     # Locked out, the trader buys 2: the daemon's closeContract (no order id in its reply) is
-    # still working when the trader buys 1 more; both fill together, the close first. Market
-    # orders fill 0.6 s after their acknowledgement, or at once when the price moves (so the
-    # daemon sees the entries filled, not working orders it would cancel).
+    # still working when the trader buys 1 more, which fills with the close (after it) or on
+    # its own before it. Market orders fill 0.6 s after their acknowledgement, or at once
+    # when the price moves (so the daemon sees entries filled, not working orders to cancel).
     gateway.set(fill_delay=0.6)
     enter(gateway, 2, "20950")
     gateway.wait_request(CLOSE, count=closes + 1)
-    enter(gateway, 1, "20950.25")
+    if close_fills_first:
+        enter(gateway, 1, "20950.25")
+    else:
+        entry = gateway.buy(ACCOUNT_ID, MNQ, 1)
+        gateway.call(lambda: gateway.state.exchange.fill(gateway.state.exchange.orders[entry]))
 
     wait(lambda: len(gateway.requests(CLOSE)) == closes + 2, timeout=15, what="a second close")
     wait(lambda: gateway.position(ACCOUNT_ID, MNQ) == 0, what="flat again")
     time.sleep(2.0)  # a duplicate close would show up (and reverse the position) by now
     assert len(gateway.requests(CLOSE)) == closes + 2
-    assert gateway.history(ACCOUNT_ID, MNQ)[-4:] == [2, 0, 1, 0]  # never short
+    path = [2, 0, 1, 0] if close_fills_first else [2, 3, 1, 0]
+    assert gateway.history(ACCOUNT_ID, MNQ)[-4:] == path  # never short
     wait(lambda: batches_settled(daemon), what="every batch done")
 
 
