@@ -118,7 +118,6 @@ class Writer:
         self._pending_keys: set[str] = set()
         self._pending_ids: dict[str, int] = {}
         self.failure = failure  # why writes are only recorded (None: healthy)
-        self.dropped = 0  # transactions a replay refused for a non-storage reason (a bug)
         self.stored = 0  # statements stored by the retries of the current failure
         self.on_change: Callable[[str | None], None] | None = None
 
@@ -284,7 +283,6 @@ class Writer:
                 if is_storage_error(error):
                     raise
                 db.execute("ROLLBACK TO replay")
-                self.dropped += 1
                 logger.error("Queued write to the {} refused, dropped: {}", self.name, error)
             db.execute("RELEASE replay")
         db.execute("COMMIT")

@@ -7,7 +7,6 @@ the built-in table does not know stays priceable across restarts.
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Mapping
 from decimal import Decimal
 from pathlib import Path
@@ -18,6 +17,7 @@ from loguru import logger
 from risk_manager.brokers.projectx.mapping import PayloadError, decimal_field
 from risk_manager.brokers.projectx.symbols import symbol_of
 from risk_manager.domain.contracts import ContractSpec, lookup, symbol_root
+from risk_manager.home_files import write_atomic
 
 
 class ContractBook:
@@ -63,10 +63,13 @@ class ContractBook:
     def _save(self) -> None:
         data = {cid: {"name": s.name, "tickSize": str(s.tick_size), "tickValue": str(s.tick_value)}
                 for cid, s in self._specs.items()}  # fmt: skip
-        self._path.parent.mkdir(parents=True, exist_ok=True)
-        temporary = self._path.with_suffix(".tmp")
-        temporary.write_text(json.dumps(data, indent=1, sort_keys=True))
-        os.replace(temporary, self._path)
+        try:
+            self._path.parent.mkdir(parents=True, exist_ok=True)
+            write_atomic(self._path, json.dumps(data, indent=1, sort_keys=True))
+        except OSError as error:
+            # Only a cache (the specs stay in memory): a full or read-only disk costs a lookup
+            # at the next start, never the event that brought the contract.
+            logger.warning("Cannot save the contract cache {}: {}", self._path.name, error)
 
 
 def _spec(contract_id: str, record: Mapping[str, Any]) -> ContractSpec:
