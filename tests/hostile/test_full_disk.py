@@ -10,6 +10,7 @@ import re
 import sqlite3
 import subprocess
 import sys
+from contextlib import closing
 from pathlib import Path
 from typing import Any
 
@@ -37,12 +38,12 @@ READS = (
 
 
 def _fills(database: Path) -> list[str]:
-    with sqlite3.connect(database) as db:
+    with closing(sqlite3.connect(database)) as db:
         return [row[0] for row in db.execute("SELECT event_id FROM fills ORDER BY event_id")]
 
 
 def _sim_fills(database: Path) -> list[str]:
-    with sqlite3.connect(database) as db:
+    with closing(sqlite3.connect(database)) as db:
         return [f"fill:{row[0]}" for row in db.execute("SELECT fill_id FROM fills ORDER BY 1")]
 
 
@@ -123,7 +124,8 @@ def test_full_disk_while_trading_reduces_then_catches_up(tmp_path: Path) -> None
             expected = _sim_fills(home / "state" / "simulator.sqlite3")
             assert len(expected) == 8  # 2 + entry and its flatten, twice + 2
             assert _fills(database) == expected  # none lost, none twice
-            with sqlite3.connect(database) as db:  # the alert's outbox row: queued, sent, gone
+            # The alert's outbox row: queued, sent, gone.
+            with closing(sqlite3.connect(database)) as db:
                 assert db.execute("SELECT COUNT(*) FROM notification_outbox").fetchone() == (0,)
             daemon.start()
             assert _size(daemon) == 0

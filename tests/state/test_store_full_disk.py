@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Iterator
+from contextlib import closing
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -36,7 +37,7 @@ def disk() -> Iterator[Path]:
 
 
 def dump(path: Path) -> dict[str, list[tuple[object, ...]]]:
-    with sqlite3.connect(path) as db:
+    with closing(sqlite3.connect(path)) as db:
         return {t: sorted(db.execute(f"SELECT * FROM {t}").fetchall(), key=repr) for t in TABLES}
 
 
@@ -125,7 +126,7 @@ def test_a_full_disk_queues_writes_and_a_retry_stores_them(disk: Path) -> None:
     assert store.retry_writes()
     assert store.degraded is None
     store.close()
-    with sqlite3.connect(disk / "queued.sqlite3") as db:
+    with closing(sqlite3.connect(disk / "queued.sqlite3")) as db:
         assert db.execute("SELECT event_id FROM events ORDER BY 1").fetchall() == [
             ("fill:1",),
             ("fill:2",),
@@ -197,15 +198,15 @@ def test_after_recovery_the_database_equals_an_always_healthy_run(
 
 
 def test_storage_errors_are_told_apart_from_bugs() -> None:
-    db = sqlite3.connect(":memory:")
-    db.execute("CREATE TABLE t (x INTEGER PRIMARY KEY)")
-    db.execute("PRAGMA query_only = 1")
-    with pytest.raises(sqlite3.Error) as readonly:
-        db.execute("INSERT INTO t VALUES (1)")
-    assert is_storage_error(readonly.value)
-    with pytest.raises(sqlite3.Error) as bug:
-        db.execute("INSERT INTO nowhere VALUES (1)")
-    assert not is_storage_error(bug.value)
+    with closing(sqlite3.connect(":memory:")) as db:
+        db.execute("CREATE TABLE t (x INTEGER PRIMARY KEY)")
+        db.execute("PRAGMA query_only = 1")
+        with pytest.raises(sqlite3.Error) as readonly:
+            db.execute("INSERT INTO t VALUES (1)")
+        assert is_storage_error(readonly.value)
+        with pytest.raises(sqlite3.Error) as bug:
+            db.execute("INSERT INTO nowhere VALUES (1)")
+        assert not is_storage_error(bug.value)
     assert is_storage_error(OSError(28, "No space left on device"))
     assert not is_storage_error(OSError(2, "No such file"))
 
