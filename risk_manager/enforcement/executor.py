@@ -73,7 +73,11 @@ class Executor:
         self._queues: dict[str, asyncio.Queue[Batch]] = {}
         self._workers: dict[str, asyncio.Task[None]] = {}
         self._busy: dict[str, set[tuple[ActionKind, str | None]]] = {}
-        self._left_over: set[str] = set()  # accounts whose restored sends are not settled yet
+        # The previous run's unsettled closing orders are loaded now, not when the broker
+        # answers: a batch that runs before (an admin flatten while the broker is away, retried
+        # as it connects) must count them too. Accounts whose restored sends are not settled:
+        self._restored = self.orders.restore()
+        self._left_over = {sent.account_id for sent in self._restored}
 
     def observe(self, order: Order) -> None:
         """An order update from the broker's stream (the executor waits on its own orders)."""
@@ -85,14 +89,15 @@ class Executor:
         return self._busy.setdefault(account_id, set())
 
     def recover(self) -> None:
-        """Reload the closing orders the previous run sent but never saw settled; each
-        account's worker settles its own before it runs any batch (call once, at start)."""
-        for sent in self.orders.restore():
+        """Settle the closing orders the previous run sent but never saw settled (loaded when
+        the executor was built): each account's worker settles its own before it runs any
+        batch (call once, when the broker is connected)."""
+        for sent in self._restored:
             logger.bind(channel="enforcement", account=sent.account_id).warning(
                 "Closing order for {} sent by the previous run at {}: outcome unknown, "
                 "settling it before anything else is sent", sent.symbol, sent.sent_at,
             )  # fmt: skip
-            self._left_over.add(sent.account_id)
+        self._restored = []
         for account_id in self._left_over:
             self._queues.setdefault(account_id, asyncio.Queue())
             self._start(account_id)

@@ -130,17 +130,23 @@ class Restart:
         if order_id is not None:
             book.claim(sent, order_id)
 
-    async def new_run(self, steps: list[Step]) -> Executor:
-        """Start the executor on the same store, recover, run one batch until it is over."""
+    async def new_run(self, steps: list[Step], *, connected_first: bool = True) -> Executor:
+        """Start the executor on the same store, recover, run one batch until it is over;
+        `connected_first` False: the batch runs first (an admin flatten retried while the
+        broker connects), `recover` only once it is over."""
         executor = Executor(self.broker, self.store, WallClock(), timing=FAST,
                             ledger=lambda _account: self.streamed)  # fmt: skip
         self.executor = executor
         self.streamed.update({"MNQ": self.broker.size("A", "MNQ")})  # reconciled books
-        executor.recover()
+        if connected_first:
+            executor.recover()
         with self.store.transaction():
             violation = Violation("test", "A", "resumed", {})
             batch_id = journal.open_batch(self.store, "A", [violation], steps, WallClock().now())
         executor.submit(Batch(batch_id, "A", steps))
+        if not connected_first:
+            await executor.drain()
+            executor.recover()
         for _ in range(2000):
             await executor.drain()
             if self.broker.idle() and not executor.orders.open_sends("A"):
@@ -163,6 +169,25 @@ def test_a_close_sent_before_the_crash_is_found_and_not_sent_again(tmp_path: Pat
         await rig.broker.partial_close("A", "MNQ", 3)  # reached the broker; the reply was lost
 
         await rig.new_run([Step(ActionKind.REDUCE, "MNQ", target=1)])
+
+        assert rig.closes() == [("partial", "A", "MNQ", "3")]
+        assert rig.broker.size("A", "MNQ") == 1
+        assert rig.store.sends.unfinished() == []
+
+    asyncio.run(scenario())
+
+
+def test_a_batch_run_before_the_broker_connected_counts_the_earlier_close_too(
+    tmp_path: Path,
+) -> None:
+    async def scenario() -> None:
+        rig = Restart(tmp_path, Behaviour(fill_delay=0.3, position_lag=0.2))
+        await rig.broker.connect(rig.deliver)
+        rig.broker.trade("A", "MNQ", 4)
+        rig.crashed_run(_sell_3(WallClock().now()))
+        await rig.broker.partial_close("A", "MNQ", 3)  # reached the broker; the reply was lost
+
+        await rig.new_run([Step(ActionKind.REDUCE, "MNQ", target=1)], connected_first=False)
 
         assert rig.closes() == [("partial", "A", "MNQ", "3")]
         assert rig.broker.size("A", "MNQ") == 1
