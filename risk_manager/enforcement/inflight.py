@@ -152,8 +152,16 @@ class OrderBook:
                 and order.symbol == sent.symbol
                 and order.side != sent.side
                 and order.order_id not in self._claimed
-                and order.order_id not in sent.seen_before
-                and (after_mine or (placed is not None and order.updated_at > placed))
+                # An order known before the send counts only by the broker's stamp, and an old
+                # stamp never: the stream may repeat a fill.
+                and (
+                    (placed is not None and order.updated_at > placed)
+                    or (
+                        after_mine
+                        and order.order_id not in sent.seen_before
+                        and order.updated_at >= sent.sent_at - CLOCK_SKEW
+                    )
+                )
             ):
                 added += order.quantity
         return added

@@ -50,8 +50,9 @@ def test_entries_filled_after_the_close_are_counted_and_nothing_else() -> None:
     book.observe(_order("exit", Side.SELL, 1))  # a reduction: the check allows less anyway
     book.observe(_order("other", Side.BUY, 7, symbol="ES"))
     book.observe(_order("elsewhere", Side.BUY, 8, account="B"))
-    book.observe(_order("resting", Side.BUY, 4))  # known before the send went out
+    book.observe(_order("resting", Side.BUY, 4))  # known before the send: its stamp unknown
     book.observe(_order("again", Side.BUY, 2))
+    book.observe(_order("ancient", Side.BUY, 9, seconds=-60))  # a fill the stream repeats
 
     assert book.added_after(sent) == 1 + 2
 
@@ -78,10 +79,14 @@ def test_an_entry_filled_after_the_close_was_placed_counts_though_reported_befor
     the position the close was planned from, even though the stream reports it before the
     close's own fill. One it filled at T0+0.5 s may be in that position: it does not count."""
     book = OrderBook()
+    book.observe(_order("resting", Side.BUY, 3, OrderStatus.WORKING, seconds=-5))
+    book.observe(_order("old", Side.BUY, 6, seconds=-9))
     sent = _close(book)
     book.observe(_order("close", Side.SELL, 2, OrderStatus.WORKING, seconds=1))
     book.observe(_order("before", Side.BUY, 4, seconds=0.5))  # reported late
     book.observe(_order("entry", Side.BUY, 1, seconds=1.5))
+    book.observe(_order("resting", Side.BUY, 3, seconds=1.6))  # the trader's limit order
     book.observe(_order("close", Side.SELL, 2, seconds=2))
+    book.observe(_order("old", Side.BUY, 6, seconds=-9))  # the stream repeats an old fill
 
-    assert book.added_after(sent) == 1
+    assert book.added_after(sent) == 1 + 3
