@@ -156,6 +156,18 @@ def _auth_check(status: Any) -> dict[str, Any] | None:
     return _check("admin login", True, detail)
 
 
+def _storage_check(storage: Any) -> dict[str, Any]:
+    """Whether the daemon can write its database (from /health; null while it can)."""
+    if not isinstance(storage, dict):
+        return _check("storage", True, "the daemon writes its database")
+    detail = (
+        f"the daemon cannot write its database since {storage.get('since')}: "
+        f"{storage.get('problem')}; {storage.get('queued_writes')} write(s) kept in memory, "
+        f"every account {str(storage.get('trading_state')).upper()} until space returns"
+    )
+    return _check("storage", False, detail, ExitCode.UNHEALTHY)
+
+
 def doctor_checks(home: Path, url: str | None) -> list[dict[str, Any]]:
     """The admin checklist: home, config, secret, daemon health, port, PID file and marker."""
     paths = HomePaths(home)
@@ -188,6 +200,7 @@ def doctor_checks(home: Path, url: str | None) -> list[dict[str, Any]]:
         where = f"{base} (from {source}; PID {health.get('pid')})"
         checks.append(_check("daemon reachable", True, where))
         checks.append(_check("daemon healthy", state == "healthy", state, ExitCode.UNHEALTHY))
+        checks.append(_storage_check(health.get("storage")))
         checks += _notification_checks(health.get("notifications") or {})
         if (auth := _auth_check(health.get("admin_auth"))) is not None:
             checks.append(auth)

@@ -17,8 +17,10 @@ from typing import Any
 import httpx
 import pytest
 
+from cli.exit_codes import ExitCode
 from risk_manager.auth.passwords import hash_password, save_secret
 from tests.api.conftest import ADMIN, ITERATIONS, PASSWORD, call, error_code, login, wait_until
+from tests.cli.conftest import run_cli
 from tests.daemon_process import MANUAL_CONFIG, DaemonProcess, write_config
 from tests.notify.receiver import Receiver
 from tests.small_disk import fill, remount, small_disk
@@ -86,6 +88,11 @@ def test_full_disk_while_trading_reduces_then_catches_up(tmp_path: Path) -> None
             assert account["trading_state"] == "reducing"
             assert [c["name"] for c in account["conditions"]] == ["storage_unavailable"]
             wait_until(lambda: _size(daemon) == 0, what="the entry flattened")
+            doctor = run_cli("admin", "doctor", "--json", "--url", daemon.url, home=home)
+            assert doctor.code == ExitCode.UNHEALTHY
+            (storage,) = [check for check in doctor.json() if check["check"] == "storage"]
+            assert "cannot write its database" in storage["detail"]
+            assert "REDUCING" in storage["detail"]
             changed = CONFIG.replace(
                 "snapshot_interval_seconds = 30", "snapshot_interval_seconds = 20"
             )
