@@ -10,10 +10,7 @@ trading causes, so memory stops growing while nothing is lost.
 
 from __future__ import annotations
 
-import os
-import sys
 from datetime import datetime
-from pathlib import Path
 from typing import Any
 
 from loguru import logger
@@ -23,14 +20,13 @@ from risk_manager.clock import Clock
 from risk_manager.enforcement.engine import RiskEngine
 from risk_manager.pipeline import Pipeline
 from risk_manager.rules.base import TradingState
+from risk_manager.state.durable import REPLAY_BUDGET, looks_writable
 from risk_manager.state.store import Store
 
 CONDITION = "storage_unavailable"
 QUEUE_LIMIT = 200_000  # queued statements (~100 MB of memory)
 RETRY_MIN_SECONDS = 1.0
 RETRY_MAX_SECONDS = 8.0  # a replay is work on the loop: fewer tries while it keeps failing
-REPLAY_BUDGET = 5_000  # statements per retry (~50 ms on the loop); a longer queue takes turns
-_MIN_FREE_BYTES = 64 * 1024
 
 
 class StorageGuard:
@@ -76,23 +72,27 @@ class StorageGuard:
         self.bus.alert("storage_recovered", "info", message)
 
     def tick(self, elapsed: float) -> None:
-        """Retry the queued writes when due and the disk looks able to take them."""
+        """Retry the queued writes when due and the disk looks able to take them.
+
+        Only a replay that failed backs the next one off: while the disk still looks full or
+        read-only nothing is tried, and a retry follows within a second of space returning.
+        """
         if self.store.degraded is None:
             return
+        if not self.halted and self.store.writer.pending_statements >= QUEUE_LIMIT:
+            self._halt()
         self._waited += elapsed
-        if self._waited < self._wait:
+        if self._waited < self._wait or not looks_writable(self.store.path):
             return
         self._waited = 0.0
         before = self.store.writer.pending_statements
-        if _looks_writable(self.store.path) and self.store.retry_writes(REPLAY_BUDGET):
+        if self.store.retry_writes(REPLAY_BUDGET):
             return
         if self.store.writer.pending_statements < before:  # stored a part: go on next tick
             self._wait = RETRY_MIN_SECONDS
             return
         self.retries += 1
         self._wait = min(self._wait * 2, RETRY_MAX_SECONDS)
-        if not self.halted and self.store.writer.pending_statements >= QUEUE_LIMIT:
-            self._halt()
 
     def _halt(self) -> None:
         self.halted = True
@@ -114,19 +114,6 @@ class StorageGuard:
             "problem": failure,
             "since": None if self.since is None else self.since.isoformat(),
             "queued_writes": self.store.writer.pending_statements,
-            "retries": self.retries,
+            "retries": self.retries,  # replays tried that failed
             "trading_state": "halted" if self.halted else "reducing",
         }
-
-
-def _looks_writable(database: Path) -> bool:
-    """Cheap check before a replay: not mounted read-only, some space free."""
-    if sys.platform == "win32":
-        return True  # no statvfs: just try
-    try:
-        stats = os.statvfs(database.parent)
-    except OSError:
-        return True
-    if stats.f_flag & os.ST_RDONLY:
-        return False
-    return stats.f_bavail * stats.f_frsize >= _MIN_FREE_BYTES

@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import os
 import sqlite3
+import sys
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,6 +31,8 @@ _STORAGE_CODES = {
     sqlite3.SQLITE_CANTOPEN,
 }
 _STORAGE_ERRNOS = {errno.ENOSPC, errno.EROFS, errno.EDQUOT, errno.EIO}
+MIN_FREE_BYTES = 64 * 1024  # below this a replay is not even tried
+REPLAY_BUDGET = 5_000  # statements per retry turn (~50 ms on the loop); a long queue takes turns
 
 Params = Sequence[Any]
 
@@ -88,6 +92,19 @@ def open_read_only(path: Path) -> sqlite3.Connection:
         return db
     assert failure is not None
     raise failure
+
+
+def looks_writable(database: Path) -> bool:
+    """Cheap check before a replay: not mounted read-only, some space free."""
+    if sys.platform == "win32":
+        return True  # no statvfs: just try
+    try:
+        stats = os.statvfs(database.parent)
+    except OSError:
+        return True
+    if stats.f_flag & os.ST_RDONLY:
+        return False
+    return stats.f_bavail * stats.f_frsize >= MIN_FREE_BYTES
 
 
 @dataclass(frozen=True, slots=True)

@@ -19,7 +19,13 @@ from risk_manager.brokers.simulated.exchange import (
 )
 from risk_manager.domain.events import Fill, OrderStatus, OrderType, Side
 from risk_manager.exit_codes import StartupError
-from risk_manager.state.durable import Writer, open_database, open_writable
+from risk_manager.state.durable import (
+    REPLAY_BUDGET,
+    Writer,
+    looks_writable,
+    open_database,
+    open_writable,
+)
 
 SCHEMA_VERSION = 1
 RETRY_SECONDS = 1.0
@@ -106,6 +112,7 @@ class SimStore:
             db, "simulator database", failure=failure, reopen=lambda: open_writable(path, _prepare)
         )
         self._next_retry = 0.0
+        self._path = path
 
     def load(self) -> Snapshot:
         """Everything the exchange needs to resume: accounts, open state, fills, prices, ids."""
@@ -177,15 +184,18 @@ class SimStore:
         """Write one action's changed rows in a single transaction (a no-op if nothing changed).
 
         On a full or read-only disk the rows are queued in memory (the exchange, in memory,
-        stays the truth) and retried at a later action, at most every RETRY_SECONDS.
+        stays the truth) and retried at a later action, at most every RETRY_SECONDS; price
+        moves alone are not queued then (a restart resumes from older prices, nothing else).
         """
-        rows = (changes.accounts, changes.positions, changes.orders, changes.fills, changes.prices)
-        if not any(rows) and changes.next_order_id is None and changes.next_fill_id is None:
-            return
+        rows = (changes.accounts, changes.positions, changes.orders, changes.fills)
+        changed = any(rows) or changes.next_order_id is not None or changes.next_fill_id is not None
         writer = self._writer
+        if not changed and (writer.failure is not None or not changes.prices):
+            return
         if writer.failure is not None and time.monotonic() >= self._next_retry:
             self._next_retry = time.monotonic() + RETRY_SECONDS
-            writer.retry()
+            if looks_writable(self._path):
+                writer.retry(REPLAY_BUDGET)
         writer.begin()
         try:
             writer.executemany(
