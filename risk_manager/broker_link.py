@@ -1,4 +1,5 @@
-"""The first connection to the broker, retried while the broker cannot be reached.
+"""The first connection to the broker and the first reconcile, retried while the broker cannot
+be reached or does not answer.
 
 No network yet at boot, the gateway down or a refused login must not end the start: a crash
 loop under the supervisor enforces nothing either, while a daemon that is up serves its API,
@@ -12,7 +13,8 @@ from collections.abc import Callable
 
 from loguru import logger
 
-from risk_manager.brokers.base import BrokerAuthFailed, BrokerUnavailable, EventSink
+from risk_manager.brokers.base import BrokerAuthFailed, BrokerError, BrokerUnavailable, EventSink
+from risk_manager.reconcile import reconcile
 from risk_manager.runtime import Runtime
 
 RETRY_MAX_SECONDS = 60.0
@@ -47,4 +49,30 @@ async def connect_with_retry(
         runtime.broker_problem = None
         if problem is not None:
             runtime.bus.alert("broker_connected", "info", "Connected to the broker again")
+        return
+
+
+async def reconcile_with_retry(runtime: Runtime, on_failure: Callable[[], None]) -> None:
+    """The start's reconcile, retried with backoff while broker reads fail (a 429, a network
+    blip): the process used to exit on the first one and rely on the supervisor."""
+    delay, told = 1.0, False
+    while True:
+        try:
+            await reconcile(runtime.broker, runtime.pipeline, runtime.clock)
+        except BrokerError as error:
+            runtime.broker_problem = f"reconcile: {error}"
+            if not told:
+                told = True
+                runtime.critical(
+                    "broker_unreachable", f"Cannot read the accounts from the broker ({error}): "
+                    "nothing is enforced until it answers; retrying",
+                )  # fmt: skip
+            logger.warning("Start-up reconcile failed: {}; retrying in {:.0f} s", error, delay)
+            on_failure()
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, RETRY_MAX_SECONDS)
+            continue
+        runtime.broker_problem = None
+        if told:
+            runtime.bus.alert("broker_connected", "info", "The broker answers again")
         return

@@ -28,7 +28,7 @@ from risk_manager.alert_watch import AlertWatch, watch_loop
 from risk_manager.api.app import create_app
 from risk_manager.api.listen import ApiServer, api_server, bind, url_host
 from risk_manager.assembly import assemble
-from risk_manager.broker_link import connect_with_retry
+from risk_manager.broker_link import connect_with_retry, reconcile_with_retry
 from risk_manager.brokers import registry as brokers
 from risk_manager.brokers.base import (
     BrokerError,
@@ -238,7 +238,7 @@ class Daemon:
         runtime.pipeline.connected = True
         runtime.executor.recover()  # closing orders a crash left unsettled, before any batch
         self._resume_enforcement(runtime)
-        await reconcile(runtime.broker, runtime.pipeline, runtime.clock)
+        await reconcile_with_retry(runtime, self._connect_failed.set)
         runtime.pipeline.roll_day_if_due(runtime.clock.now())
         self.watchdog = LoopWatchdog(runtime.config.daemon.watchdog_seconds)
         self.watchdog.start()

@@ -246,3 +246,22 @@ def test_an_account_the_gateway_does_not_know_leaves_the_others_protected(
     losing_trade(gateway)
     wait(lambda: gateway.position(ACCOUNT_ID, MNQ) == 0, what="the account to go flat")
     wait(lambda: "daily_realized_loss" in lockout_rules(daemon), what="the lockout")
+
+
+def test_a_failing_start_up_reconcile_is_retried_not_fatal(
+    start_daemon: Callable[..., DaemonProcess], gateway: FakeGateway, tmp_path: Path
+) -> None:
+    """The Gateway logs in but its trade search answers 500 for a while: the daemon serves,
+    says why, and adopts the open position once the reads work (it used to exit)."""
+    gateway.buy(ACCOUNT_ID, MNQ, 2)
+    wait(lambda: gateway.position(ACCOUNT_ID, MNQ) == 2, what="the position at the Gateway")
+    gateway.fail("Trade/search", "500", times=4)
+    home = write_home(tmp_path / "home", gateway, LOSS_RULE)
+    daemon = start_daemon(home=home)
+    assert daemon.get("/api/v1/health")["broker"]["error"].startswith("reconcile: ")
+    assert "Cannot read the accounts from the broker" in daemon.output()
+
+    wait(lambda: daemon_positions(daemon) == {"MNQZ25": 2}, timeout=60, what="the reconcile")
+    assert daemon.get("/api/v1/health")["broker"]["error"] is None
+    assert daemon.proc is not None
+    assert daemon.proc.poll() is None  # still the first process
