@@ -25,7 +25,7 @@ from risk_manager.domain.tradingday import TradingCalendar
 from risk_manager.enforcement import journal, personal
 from risk_manager.enforcement.executor import Batch, Executor
 from risk_manager.enforcement.gate import TradingGate
-from risk_manager.enforcement.lockouts import Lockout, LockoutBook, lockout_view
+from risk_manager.enforcement.lockouts import Lockout, LockoutBook
 from risk_manager.enforcement.planner import plan_steps
 from risk_manager.rules.base import (
     RELEASED,
@@ -387,19 +387,4 @@ class RiskEngine:
         if steps:
             self._outbox.append(Batch(batch_id, account_id, steps))
             self.executor.busy(account_id).update(step.key for step in steps)
-        self._publish(account_id, batch_id, status, violations, new_lockouts, now)
-
-    def _publish(
-        self, account_id: str, batch_id: int, status: str, violations: list[Violation],
-        lockouts: list[Lockout], now: datetime,
-    ) -> None:  # fmt: skip
-        # A pending batch's outcome follows as an "enforcement" message from the executor.
-        for violation in violations:
-            self.bus.publish("violation", {
-                "account_id": account_id, "rule": violation.rule, "reason": violation.reason,
-                "trigger": violation.trigger, "critical": violation.critical,
-                "actions": [action.kind.name.lower() for action in violation.actions],
-                "batch_id": batch_id, "status": status,
-            })  # fmt: skip
-        for lockout in lockouts:
-            self.bus.publish("lockout", lockout_view(lockout, now))
+        journal.announce(self.bus, account_id, batch_id, status, violations, new_lockouts, now)

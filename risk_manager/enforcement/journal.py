@@ -1,10 +1,13 @@
-"""The enforcement log in domain terms: violations and steps in, rows kept by `state`."""
+"""The enforcement log in domain terms: violations and steps in, rows kept by `state`, and
+the same record announced on the bus."""
 
 from __future__ import annotations
 
 from datetime import datetime
 from typing import Any
 
+from risk_manager.bus import EventBus
+from risk_manager.enforcement.lockouts import Lockout, lockout_view
 from risk_manager.enforcement.planner import Step
 from risk_manager.rules.base import Violation
 from risk_manager.state.store import Store
@@ -40,3 +43,20 @@ def pending_batches(store: Store) -> list[tuple[int, str, list[Step]]]:
         (batch_id, account_id, [Step.from_json(step) for step in steps])
         for batch_id, account_id, steps in store.journal.pending()
     ]
+
+
+def announce(
+    bus: EventBus, account_id: str, batch_id: int, status: str, violations: list[Violation],
+    lockouts: list[Lockout], now: datetime,
+) -> None:  # fmt: skip
+    """Publish a batch's violations and the lockouts it set; a pending batch's outcome follows
+    as an "enforcement" message from the executor."""
+    for violation in violations:
+        bus.publish("violation", {
+            "account_id": account_id, "rule": violation.rule, "reason": violation.reason,
+            "trigger": violation.trigger, "critical": violation.critical,
+            "actions": [action.kind.name.lower() for action in violation.actions],
+            "batch_id": batch_id, "status": status,
+        })  # fmt: skip
+    for lockout in lockouts:
+        bus.publish("lockout", lockout_view(lockout, now))
