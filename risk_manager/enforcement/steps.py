@@ -298,9 +298,10 @@ class StepRunner:
         """
         loop = asyncio.get_running_loop()
         deadline = loop.time() + self.timing.position_lag_s
+        added_before_restart = await self._added_before_restart(sent)
         for pause in self._pauses():
             self._name_from_stream(sent)
-            added = self.book.added_after(sent)
+            added = max(self.book.added_after(sent), added_before_restart)
             expected = max(0, abs(sent.position_before) - sent.closes) + added
             size = await self.position(sent.symbol)
             if abs(size) <= expected or size * sent.position_before <= 0:
@@ -309,6 +310,22 @@ class StepRunner:
                 break
             await asyncio.sleep(pause)
         return False
+
+    async def _added_before_restart(self, sent: Sent) -> int:
+        """For a close a previous run journaled: contracts the trader added after it was sent,
+        by the broker's fills (the stream that reported them died with that run), so a
+        position built since does not hold the account's enforcement for `trust_fill_s`."""
+        if not sent.restored:
+            return 0
+        fills = await self.broker.fills_since(self.account_id, sent.sent_at)
+        return sum(
+            fill.quantity
+            for fill in fills
+            if fill.symbol == sent.symbol
+            and fill.side != sent.side
+            and fill.order_id != sent.order_id
+            and fill.ts > sent.sent_at
+        )
 
     def _rounds(self) -> Iterator[None]:
         """Closing rounds until `rounds` in a row saw none of our closes fill. A trader who

@@ -112,6 +112,7 @@ class Restart:
         self.broker = SlowBroker(["A"], behaviour=behaviour)
         self.streamed: dict[str, int] = {}
         self.executor: Executor | None = None
+        self.executor_timing = FAST
 
     def deliver(self, event: Event) -> None:
         """The stream: nobody listens until the new run's executor exists."""
@@ -134,7 +135,7 @@ class Restart:
         """Start the executor on the same store, recover, run one batch until it is over;
         `connected_first` False: the batch runs first (an admin flatten retried while the
         broker connects), `recover` only once it is over."""
-        executor = Executor(self.broker, self.store, WallClock(), timing=FAST,
+        executor = Executor(self.broker, self.store, WallClock(), timing=self.executor_timing,
                             ledger=lambda _account: self.streamed)  # fmt: skip
         self.executor = executor
         self.streamed.update({"MNQ": self.broker.size("A", "MNQ")})  # reconciled books
@@ -307,6 +308,32 @@ def test_a_send_journaled_longer_ago_than_the_broker_needs_is_looked_for_once(
 
         assert rig.closes() == [("partial", "A", "MNQ", "3")]
         assert looks.count(0) == 1, looks  # before the close: one look, not a wait
+        assert rig.store.sends.unfinished() == []
+
+    asyncio.run(scenario())
+
+
+def test_a_close_that_filled_before_the_crash_does_not_hold_up_what_the_trader_added_since(
+    tmp_path: Path,
+) -> None:
+    """The previous run's close filled, then the trader added to the position, then the crash.
+    The new run's stream never saw those fills: the broker's fills show them, so the close is
+    settled at once instead of holding the account's enforcement for `trust_fill_s`."""
+
+    async def scenario() -> None:
+        rig = Restart(tmp_path, Behaviour(fill_delay=0.0))
+        await rig.broker.connect(rig.deliver)
+        rig.broker.trade("A", "MNQ", 4)
+        rig.crashed_run(_sell_3(WallClock().now()))
+        await rig.broker.partial_close("A", "MNQ", 3)  # filled; the reply was lost
+        rig.broker.trade("A", "MNQ", 2)  # the trader adds: 3 now
+
+        rig.executor_timing = replace(FAST, trust_fill_s=3600.0)
+        # Bounded only so that a regression fails instead of hanging for the hour.
+        await asyncio.wait_for(rig.new_run([Step(ActionKind.REDUCE, "MNQ", target=1)]), 60)
+
+        assert rig.closes() == [("partial", "A", "MNQ", "3"), ("partial", "A", "MNQ", "2")]
+        assert rig.broker.size("A", "MNQ") == 1
         assert rig.store.sends.unfinished() == []
 
     asyncio.run(scenario())
