@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import io
+import signal
 import subprocess
 import sys
 import time
 from pathlib import Path
 
+import psutil
 from rich.console import Console
 
-from cli.watch import RESYNC_EVENTS, Model
+from cli.watch import RECONNECT_SECONDS, RESYNC_EVENTS, Model
+from tests.api.conftest import wait_until
 from tests.cli.conftest import PROFILE
 from tests.daemon_process import DaemonProcess, write_config
 
@@ -44,21 +47,35 @@ def test_quotes_refresh_positions_as_well_as_the_header() -> None:
     assert model.pnl["SIM-1"]["unrealized"] == "-20.00"
 
 
+def _streams_from(watch: subprocess.Popen[str], url: str) -> bool:
+    """Whether the dashboard holds a connection to the daemon at `url` (its event stream; the
+    REST resyncs come and go). A dashboard piped to a file prints only its last frame, so its
+    sockets are what shows it has found the daemon."""
+    port = int(url.rsplit(":", 1)[1])
+    connections = psutil.Process(watch.pid).net_connections(kind="tcp")
+    return any(c.raddr and c.raddr.port == port for c in connections)
+
+
 def test_watch_follows_the_daemon_to_its_new_port_after_a_restart(tmp_path: Path) -> None:
     home = tmp_path / "home"
     write_config(home, PROFILE)
     daemon = DaemonProcess(home).start()
     env = {"RISK_MANAGER_HOME": str(home), "COLUMNS": "200", "PYTHONUNBUFFERED": "1"}
     watch = subprocess.Popen(
-        [sys.executable, "-m", "cli.trader", "watch", "--duration", "20"],
+        [sys.executable, "-m", "cli.trader", "watch", "--duration", "60"],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
     )  # fmt: skip
     try:
-        time.sleep(3)  # the dashboard connects to the first daemon
+        wait_until(lambda: _streams_from(watch, daemon.url), 30, "the first connection")
         first = daemon.url
         daemon.stop()
         daemon.start()  # port 0: a new port, written to state/daemon.url
         assert daemon.url != first
+        wait_until(lambda: _streams_from(watch, daemon.url), 30, "the connection to the new port")
+        # What was seen may be a REST resync: the stream reconnects within RECONNECT_SECONDS
+        # and its hello follows (nothing sooner is observable from outside).
+        time.sleep(RECONNECT_SECONDS + 1.0)
+        watch.send_signal(signal.SIGINT)  # Ctrl-C: the dashboard prints its last frame and exits
         out, err = watch.communicate(timeout=60)
     finally:
         watch.kill()

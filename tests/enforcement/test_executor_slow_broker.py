@@ -53,9 +53,10 @@ async def _enforce(
     steps: list[Step],
     trades: dict[str, int],
     timing: Timing = FAST,
+    rounds: int = 2000,
 ) -> tuple[Executor, dict[str, Any]]:
     """The trader's `trades` (symbol: signed quantity), then one batch until it is done (or
-    failed) and the broker has no fill outstanding."""
+    failed) and the broker has no fill outstanding, or `rounds` polls of 5 ms have passed."""
     streamed: dict[str, int] = {}  # the daemon's ledger in miniature: fills off the stream
 
     def deliver(event: Event) -> None:
@@ -72,7 +73,7 @@ async def _enforce(
     with store.transaction():
         batch_id = journal.open_batch(store, "A", [violation], steps, WallClock().now())
     executor.submit(Batch(batch_id, "A", steps))
-    for _ in range(2000):
+    for _ in range(rounds):
         await executor.drain()
         record = _status(store, batch_id)
         if record["status"] != "pending" and broker.idle():
@@ -157,8 +158,10 @@ def test_a_rejected_close_is_not_retried_at_once_and_is_escalated(store: Store) 
         broker = SlowBroker(["A"], behaviour=Behaviour(faults=["reject"]))
         timing = Timing(retry_delays=(0.01, 0.01), slow_retry_s=(60.0,))
 
+        # A batch left pending polls until `rounds` run out: 200 polls (over a second) are a
+        # hundred times the 10 ms a retry at once would take.
         executor, record = await _enforce(
-            store, broker, [Step(ActionKind.CLOSE, "MNQ")], {"MNQ": 2}, timing
+            store, broker, [Step(ActionKind.CLOSE, "MNQ")], {"MNQ": 2}, timing, rounds=200
         )
 
         assert record["status"] == "pending"  # still owed; retried at the slow pace
