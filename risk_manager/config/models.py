@@ -17,7 +17,7 @@ from risk_manager.config.broker import (
     default_settings,
     registered_settings,
 )
-from risk_manager.domain.strict import MAX_SECONDS, StrictBool, StrictFloat, StrictInt
+from risk_manager.domain.strict import MAX_SECONDS, StrictBool, StrictFloat, StrictInt, WallTime
 from risk_manager.domain.tradingday import TradingCalendar
 from risk_manager.netaddr import is_loopback_host
 from risk_manager.notify.settings import NotificationsConfig
@@ -74,7 +74,7 @@ class DaemonConfig(Frozen):
 
 
 class TradingDayConfig(Frozen):
-    reset_time: time = time(17, 0)
+    reset_time: WallTime = time(17, 0)
     timezone: str = "America/Chicago"
 
     @field_validator("timezone")

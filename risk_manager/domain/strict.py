@@ -8,6 +8,7 @@ unbounded one could switch a safeguard off (`watchdog_seconds = inf`).
 
 from __future__ import annotations
 
+from datetime import time
 from decimal import Decimal
 from typing import Annotated
 
@@ -34,6 +35,19 @@ def _a_number(value: object) -> object:
     return value
 
 
+def _not_a_number(value: object) -> object:
+    if isinstance(value, bool | int | float | Decimal):
+        # pydantic would read it as seconds after midnight UTC
+        raise ValueError(f'expected a wall time like "17:00", got {type(value).__name__}')
+    return value
+
+
+def _no_offset(value: time) -> time:
+    if value.tzinfo is not None:
+        raise ValueError("a wall time takes no UTC offset: it is read in the configured zone")
+    return value
+
+
 # Decimal's own strict mode refuses int and float too, which TOML numbers are.
 StrictDecimal = Annotated[Decimal, BeforeValidator(_a_number), Field(allow_inf_nan=False)]
 StrictInt = Annotated[int, Strict()]
@@ -49,3 +63,5 @@ Seconds = Annotated[StrictInt, Field(ge=0, le=MAX_SECONDS)]
 
 # A symbol whose root the contract table knows (kept as written).
 KnownSymbol = Annotated[str, AfterValidator(_known_symbol)]
+# A time of day on the wall clock of a configured zone ("17:00" or a TOML local time).
+WallTime = Annotated[time, BeforeValidator(_not_a_number), AfterValidator(_no_offset)]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, time
+from datetime import date
 from itertools import pairwise
 from typing import Literal, Self
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -10,7 +10,15 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from risk_manager.domain.contracts import known_root
-from risk_manager.domain.strict import Contracts, Dollars, Minutes, Seconds, StrictBool, Ticks
+from risk_manager.domain.strict import (
+    Contracts,
+    Dollars,
+    Minutes,
+    Seconds,
+    StrictBool,
+    Ticks,
+    WallTime,
+)
 
 
 class RuleParams(BaseModel):
@@ -24,7 +32,7 @@ class RuleParams(BaseModel):
 def zone_name(name: str) -> str:
     try:
         ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
+    except (ZoneInfoNotFoundError, ValueError, OSError):  # OSError: a tzdata folder, say
         hint = "use an IANA name like America/Chicago"
         raise ValueError(f"unknown time zone {name!r} ({hint})") from None
     return name
@@ -122,8 +130,8 @@ class SessionWindow(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     days: tuple[Weekday, ...] = ("mon", "tue", "wed", "thu", "fri")
-    start: time
-    end: time
+    start: WallTime
+    end: WallTime
 
     @model_validator(mode="after")
     def _ordered(self) -> Self:

@@ -47,6 +47,10 @@ BAD = {
     "boolean port": (GOOD.replace("port = 0", "port = true"), "daemon.port"),
     "event recording onto a folder": (GOOD.replace("port = 0", 'port = 0\nrecord_events = "/"'),
                                       "daemon.record_events: / is a folder"),
+    "reset time with a UTC offset": (GOOD + '[trading_day]\nreset_time = "17:00Z"\n',
+                                     "trading_day.reset_time: a wall time takes no UTC offset"),
+    "time zone naming a folder": (GOOD + '[trading_day]\ntimezone = "America"\n',
+                                  "trading_day.timezone: unknown time zone 'America'"),
     "empty file": ("", "accounts: no account is configured"),
     "no rule at all": (MANUAL_CONFIG.format(profile=""), "profiles: no account has an enabled"),
 }  # fmt: skip
