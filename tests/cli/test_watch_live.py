@@ -48,12 +48,14 @@ def test_quotes_refresh_positions_as_well_as_the_header() -> None:
 
 
 def _streams_from(watch: subprocess.Popen[str], url: str) -> bool:
-    """Whether the dashboard holds a connection to the daemon at `url` (its event stream; the
-    REST resyncs come and go). A dashboard piped to a file prints only its last frame, so its
-    sockets are what shows it has found the daemon."""
+    """Whether the dashboard is past its first snapshot (its stream and resync threads run) and
+    holds a connection to the daemon at `url`. Piped to a file it prints only its last frame,
+    so its threads and sockets are what shows how far it got."""
+    assert watch.poll() is None, watch.communicate()
+    process = psutil.Process(watch.pid)
     port = int(url.rsplit(":", 1)[1])
-    connections = psutil.Process(watch.pid).net_connections(kind="tcp")
-    return any(c.raddr and c.raddr.port == port for c in connections)
+    connections = process.net_connections(kind="tcp")
+    return process.num_threads() >= 3 and any(c.raddr and c.raddr.port == port for c in connections)
 
 
 def test_watch_follows_the_daemon_to_its_new_port_after_a_restart(tmp_path: Path) -> None:
@@ -64,6 +66,8 @@ def test_watch_follows_the_daemon_to_its_new_port_after_a_restart(tmp_path: Path
     watch = subprocess.Popen(
         [sys.executable, "-m", "cli.trader", "watch", "--duration", "60"],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
+        # Ctrl-C as at a terminal, also when pytest itself was started with SIGINT ignored.
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )  # fmt: skip
     try:
         wait_until(lambda: _streams_from(watch, daemon.url), 30, "the first connection")
@@ -79,6 +83,7 @@ def test_watch_follows_the_daemon_to_its_new_port_after_a_restart(tmp_path: Path
         out, err = watch.communicate(timeout=60)
     finally:
         watch.kill()
+        watch.communicate()  # closes the pipes
         daemon.ensure_stopped()
 
     assert watch.returncode == 0, err
