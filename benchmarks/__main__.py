@@ -45,7 +45,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"measured {name}", file=sys.stderr)
 
     section("daemon_lifecycle", process.lifecycle(1 if args.quick else 3))
-    section("memory_and_idle", process.memory_and_idle_cpu(3.0 if args.quick else 30.0))
+    section("memory_and_idle", process.memory_and_idle_cpu(1.0 if args.quick else 30.0))
     section("state_path", asyncio.run(throughput.state_path(200_000 // scale, 20_000 // scale)))
     section("all_rules_1_account",
             asyncio.run(throughput.all_rules(1, 100_000 // scale, 10_000 // scale)))  # fmt: skip
@@ -56,7 +56,7 @@ def main(argv: list[str] | None = None) -> int:
     section("breach_with_unanswered_notifications",
             asyncio.run(notify.unanswered_receiver(250 // scale, rounds)))  # fmt: skip
     section("api_under_load", process.status_under_load(2000, 1000 // scale))
-    slow_seconds = 5.0 if args.quick else 30.0
+    slow_seconds = 2.0 if args.quick else 30.0
     section("api_with_slow_clients", hostile_load.slow_clients(100, 200, slow_seconds))
     section("projectx_fill_to_close", projectx.fill_to_close(300 // scale))
     section("replay", replay.replay_session(23 if scale == 1 else 3))
