@@ -41,6 +41,7 @@ def _migrations() -> list[tuple[int, str]]:
 
 
 def _migrate(db: sqlite3.Connection) -> None:
+    """Apply numbered migrations newer than the file's user_version."""
     current = db.execute("PRAGMA user_version").fetchone()[0]
     for number, script in _migrations():
         if number > current:
@@ -87,10 +88,6 @@ class Store:
         # them from a second connection, off the loop thread (WAL lets it run beside writes).
         db.execute("PRAGMA wal_autocheckpoint=0")
         _migrate(db)
-
-    def migrate(self) -> None:
-        """Apply numbered migrations newer than the file's user_version."""
-        _migrate(self._db)
 
     def _check_schema(self, failure: str) -> None:
         """A read-only start needs the schema complete: migrations are writes."""

@@ -30,7 +30,6 @@ LATER = NOW + timedelta(minutes=5)
 def book_on(folder: Path) -> tuple[LockoutBook, list[tuple[str, dict[str, Any]]]]:
     """A book on a fresh store in `folder` (":memory:" for a throwaway one)."""
     store = Store(folder if folder.name == ":memory:" else folder / "daemon.sqlite3")
-    store.migrate()
     said: list[tuple[str, dict[str, Any]]] = []
     return LockoutBook(store.lockouts, lambda kind, data: said.append((kind, data))), said
 

@@ -44,7 +44,6 @@ class Recorder:
 
 def pipeline_on(tmp_path: Path) -> tuple[Pipeline, Recorder]:
     store = Store(tmp_path / "daemon.sqlite3")
-    store.migrate()
     calendar = TradingCalendar(time(17), ZoneInfo("America/Chicago"))
     pipeline = Pipeline(store, calendar, lookup, EventBus())
     pipeline.add_account(AccountState("A", "A", Decimal(50000), True, DayTotals(date(2026, 3, 10))))
