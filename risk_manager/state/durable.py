@@ -164,21 +164,19 @@ class Writer:
             self._pending_keys |= self._tx_keys
             for table, highest in self._tx_ids.items():
                 self._pending_ids[table] = max(highest, self._pending_ids.get(table, 0))
-        failed_now = self._tx_failed and self.failure is None
         self._end()
-        if failed_now:
-            self._set_failure(self._last_error)
 
     def rollback(self) -> None:
         """Abandon the transaction (an exception in the caller): nothing of it is kept."""
         self._abandon()
-        failed_now = self._tx_failed and self.failure is None
         self._end()
-        if failed_now:
-            self._set_failure(self._last_error)
 
     def _end(self) -> None:
+        """Forget the transaction; a storage failure it hit first starts the recording."""
+        failed_now = self._tx_failed and self.failure is None
         self._tx, self._tx_keys, self._tx_ids, self._tx_failed = [], set(), {}, False
+        if failed_now:
+            self._set_failure(self._last_error)
 
     # -- statements -------------------------------------------------------------------------
 
