@@ -11,10 +11,11 @@ and fills are dropped.
 from __future__ import annotations
 
 import itertools
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from decimal import Decimal
 
+from risk_manager.brokers.simulated.market import execution_price
 from risk_manager.domain.contracts import lookup
 from risk_manager.domain.events import (
     AccountUpdate,
@@ -163,7 +164,7 @@ class ReplayBook:
             raise Refused(f"no working order {order_id} on account {account_id}")
         if not _ours(order_id):
             self._cancelled.add(order_id)
-        return self._update(_with(order, OrderStatus.CANCELLED, now))
+        return self._update(replace(order, status=OrderStatus.CANCELLED, updated_at=now))
 
     def modify_stop(self, account_id: str, order_id: str, stop: Decimal,
                     now: datetime) -> list[Event]:  # fmt: skip
@@ -173,9 +174,7 @@ class ReplayBook:
             raise Refused(f"no working order {order_id} on account {account_id}")
         if order.type is not OrderType.STOP:
             raise Refused(f"order {order_id} is a {order.type.value} order: no stop to move")
-        moved = Order(order.order_id, order.account_id, order.symbol, order.side, order.type,
-                      order.quantity, order.status, now, stop_price=stop)  # fmt: skip
-        return self._update(moved, revision=True)
+        return self._update(replace(order, updated_at=now, stop_price=stop), revision=True)
 
     # Internals.
 
@@ -204,9 +203,19 @@ class ReplayBook:
             return events
         working = [o for o in self._orders.values() if o.status is OrderStatus.WORKING]
         for order in [o for o in working if o.symbol == quote.symbol and _ours(o.order_id)]:
-            stop = order.stop_price
-            if stop is not None and (price >= stop if order.side is Side.BUY else price <= stop):
-                events += self._fill_order(order, price, quote.ts)
+            # The daemon's working orders here are stops (market ones fill when sent): they
+            # trigger and fill as the simulator's do.
+            fill_price, _ = execution_price(
+                order.side,
+                order.type,
+                price,
+                order.limit_price,
+                order.stop_price,
+                triggered=False,
+                on_entry=False,
+            )
+            if fill_price is not None:
+                events += self._fill_order(order, fill_price, quote.ts)
         return events
 
     def _fill_order(self, order: Order, price: Decimal, now: datetime) -> list[Event]:
@@ -214,7 +223,7 @@ class ReplayBook:
         fill = Fill(f"replay-fill-{next(self._ids)}", order.account_id, now, order.symbol,
                     order.side, order.quantity, price, fee, order.order_id)  # fmt: skip
         # In the simulator's order: the fill, the order's end, then the balance it moved.
-        filled = self._update(_with(order, OrderStatus.FILLED, now))
+        filled = self._update(replace(order, status=OrderStatus.FILLED, updated_at=now))
         return [fill, *filled, *self._apply_fill(fill)]
 
     def _apply_fill(self, fill: Fill) -> list[Event]:
@@ -249,8 +258,3 @@ class ReplayBook:
 def _ours(order_id: str) -> bool:
     """An order the daemon sent during the replay (not a recorded one)."""
     return order_id.startswith(OWN_PREFIX)
-
-
-def _with(order: Order, status: OrderStatus, now: datetime) -> Order:
-    return Order(order.order_id, order.account_id, order.symbol, order.side, order.type,
-                 order.quantity, status, now, order.limit_price, order.stop_price)  # fmt: skip
