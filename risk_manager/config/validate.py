@@ -29,10 +29,9 @@ def load_config(path: Path, *, allow_empty: bool = False) -> Config:
     return validate(decode(read_text(path), str(path)), str(path), allow_empty=allow_empty)
 
 
-def validate_text(text: str, source: str, *, as_json: bool = False,
-                  allow_empty: bool = False) -> Config:  # fmt: skip
-    """Validate TOML text (or a JSON object's text)."""
-    return validate(decode(text, source, as_json=as_json), source, allow_empty=allow_empty)
+def validate_text(text: str, source: str, *, allow_empty: bool = False) -> Config:
+    """Validate TOML text."""
+    return validate(decode(text, source), source, allow_empty=allow_empty)
 
 
 def validate(document: dict[str, Any], source: str, *, allow_empty: bool = False) -> Config:
