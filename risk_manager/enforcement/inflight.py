@@ -220,10 +220,6 @@ class OrderBook:
             sends.remove(sent)
             self._update(sent, lambda rows, row: rows.delete(row))
 
-    def accounts(self) -> list[str]:
-        """Accounts with open sends."""
-        return [account_id for account_id, sends in self._open.items() if sends]
-
     def open_sends(self, account_id: str, symbol: str | None = None) -> list[Sent]:
         return [s for s in self._open.get(account_id, []) if symbol in (None, s.symbol)]
 
