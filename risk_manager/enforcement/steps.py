@@ -231,7 +231,10 @@ class StepRunner:
             mine = self.book.is_ours
             return [o for o in orders if symbol in (None, o.symbol) and not mine(o.order_id)]
 
-        for order in theirs(await self.broker.open_orders(account)):
+        working = theirs(await self.broker.open_orders(account))
+        if not working:
+            return  # nothing to cancel: no second read to verify
+        for order in working:
             result = await self.broker.cancel_order(account, order.order_id)
             self.record(self.step, result.journal())  # refused = already gone; checked below
         left = theirs(await self.broker.open_orders(account))
